@@ -1,0 +1,44 @@
+#pragma once
+
+#include "config/Endpoint.h"
+
+#include "Poco/JSON/Object.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace ForwardOptimal {
+namespace Config {
+
+enum class ProxyProtocol
+{
+	NONE,  /// "" : plain TCP
+	V1,    /// "v1": text header
+	V2     /// "v2": binary header
+};
+
+std::string toString(ProxyProtocol version);
+	/// "", "v1" or "v2", as written in the config.
+
+/// Everything the program reads from its configuration, validated. Built once by
+/// SettingsLoader and shared as `std::shared_ptr<const Settings>`: nothing else parses keys,
+/// and nobody mutates a published value, so any thread may read it without locking.
+struct Settings
+{
+	Endpoint bindAddr;                     /// listen address (required)
+	std::vector<Endpoint> targets;         /// upstreams, non-empty, no duplicates (required)
+	std::chrono::milliseconds updateInterval{0};           /// probe period while a target is up (required)
+	std::chrono::milliseconds failureInterval{5000};       /// probe period while none is
+	ProxyProtocol proxyProtocol = ProxyProtocol::NONE;
+	unsigned maxConnections = 1024;        /// relay threads, so concurrent client sessions
+	unsigned maxQueued = 256;              /// accepted clients waiting for a thread
+
+	std::string sourceFile;                /// absolute path of the file these came from
+
+	Poco::JSON::Object::Ptr toJson() const;
+		/// The effective settings, every key with its value (defaults included), in config-file
+		/// form: what `--check` prints.
+};
+
+} } // namespace ForwardOptimal::Config

@@ -1,0 +1,277 @@
+#include "config/ConfigException.h"
+#include "config/SettingsLoader.h"
+
+#include "TestSupport.h"
+
+#include "Poco/Path.h"
+
+#include <sstream>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+
+using namespace ForwardOptimal::Config;
+using ForwardOptimal::Test::TempDir;
+using Kind = ConfigException::Kind;
+
+namespace {
+
+const std::string SOURCE = "/etc/fo/test.json";
+
+std::string document(const std::string& extra = std::string(), const std::string& targets = "[\"127.0.0.1:22\", \"[::1]:22\"]")
+{
+	return "{\"bindAddr\": \":8080\", \"targets\": " + targets + ", \"updateInterval\": 60" + extra + "}";
+}
+
+LoadResult load(const std::string& text, const Overrides& overrides = {})
+{
+	return SettingsLoader::loadText(text, SOURCE, overrides);
+}
+
+// Loads, expects a ConfigException, and hands it back for the case to inspect.
+ConfigException failure(const std::string& text, const Overrides& overrides = {})
+{
+	try
+	{
+		load(text, overrides);
+	}
+	catch (const ConfigException& error)
+	{
+		return error;
+	}
+	BOOST_FAIL("accepted: " << text);
+	throw std::logic_error("unreachable");
+}
+
+void expectInvalid(const std::string& text, const std::string& key, const std::string& fragment, const Overrides& overrides = {})
+{
+	ConfigException error = failure(text, overrides);
+	BOOST_TEST((error.kind() == Kind::INVALID), error.message());
+	BOOST_TEST(error.key() == key, error.message());
+	BOOST_TEST(error.message().find(fragment) != std::string::npos, error.message());
+	bool namesKey = error.message().find("'" + key + "'") != std::string::npos || error.source() == "-D";
+	BOOST_TEST(namesKey, error.message());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(settings_loader_tests)
+
+BOOST_AUTO_TEST_CASE(loads_the_spec_example_with_defaults)
+{
+	LoadResult result = load("{\"bindAddr\": \":8080\", \"targets\": [\"111.2.3.114:14\", \"166.88.90.90:22\"],"
+		" \"updateInterval\": 60, \"failureInterval\": 10, \"proxyProtocol\": \"\"}");
+	const Settings& s = *result.settings;
+	BOOST_TEST(s.bindAddr.toString() == ":8080");
+	BOOST_TEST(s.targets.size() == 2u);
+	BOOST_TEST(s.targets[1].toString() == "166.88.90.90:22");
+	BOOST_TEST(s.updateInterval.count() == 60000);
+	BOOST_TEST(s.failureInterval.count() == 10000);
+	BOOST_TEST((s.proxyProtocol == ProxyProtocol::NONE));
+	BOOST_TEST(s.maxConnections == 1024u);
+	BOOST_TEST(s.maxQueued == 256u);
+	BOOST_TEST(s.sourceFile == SOURCE);
+	BOOST_TEST(result.warnings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(failure_interval_defaults_to_five_seconds)
+{
+	BOOST_TEST(load(document()).settings->failureInterval.count() == 5000);
+}
+
+BOOST_AUTO_TEST_CASE(accepts_fractional_intervals)
+{
+	BOOST_TEST(load(document(", \"failureInterval\": 0.25")).settings->failureInterval.count() == 250);
+}
+
+BOOST_AUTO_TEST_CASE(accepts_each_proxy_protocol_version)
+{
+	BOOST_TEST((load(document(", \"proxyProtocol\": \"v1\"")).settings->proxyProtocol == ProxyProtocol::V1));
+	BOOST_TEST((load(document(", \"proxyProtocol\": \"v2\"")).settings->proxyProtocol == ProxyProtocol::V2));
+}
+
+BOOST_AUTO_TEST_CASE(requires_bind_addr)
+{
+	expectInvalid("{\"targets\": [\"1.2.3.4:5\"], \"updateInterval\": 1}", "bindAddr", "required");
+}
+
+BOOST_AUTO_TEST_CASE(requires_targets)
+{
+	expectInvalid("{\"bindAddr\": \":1\", \"updateInterval\": 1}", "targets", "required");
+}
+
+BOOST_AUTO_TEST_CASE(requires_update_interval)
+{
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": [\"1.2.3.4:5\"]}", "updateInterval", "required");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_non_positive_intervals)
+{
+	expectInvalid(document(", \"failureInterval\": 0"), "failureInterval", "greater than 0");
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": -5}", "updateInterval", "greater than 0, got -5");
+	expectInvalid(document(", \"failureInterval\": 100000"), "failureInterval", "between 0.001 and 86400");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_wrong_types)
+{
+	expectInvalid("{\"bindAddr\": 8080, \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": 1}", "bindAddr", "must be a string, got a number");
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": \"1.2.3.4:5\", \"updateInterval\": 1}", "targets", "must be an array");
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": [\"1.2.3.4:5\", 7], \"updateInterval\": 1}", "targets", "element 2 must be a \"host:port\" string, got a number");
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": \"60\"}", "updateInterval", "write 60 without quotes");
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": true}", "updateInterval", "got a boolean");
+	expectInvalid("{\"bindAddr\": \":1\", \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": null}", "updateInterval", "got null");
+	expectInvalid(document(", \"proxyProtocol\": 2"), "proxyProtocol", "must be a string");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_empty_target_list)
+{
+	expectInvalid(document("", "[]"), "targets", "at least one");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_duplicate_targets_even_when_spelled_differently)
+{
+	expectInvalid(document("", "[\"10.0.0.1:22\", \"[::1]:22\", \"[0::1]:22\"]"), "targets", "listed twice (elements 2 and 3)");
+	expectInvalid(document("", "[\"Relay.example:22\", \"relay.example:22\"]"), "targets", "listed twice");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_bad_addresses_naming_the_element)
+{
+	expectInvalid(document("", "[\"10.0.0.1:22\", \"10.0.0.2\"]"), "targets", "element 2: '10.0.0.2' is not a valid host:port (the port is missing");
+	expectInvalid("{\"bindAddr\": \"8080\", \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": 1}", "bindAddr", "port is missing");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_unknown_proxy_protocol)
+{
+	expectInvalid(document(", \"proxyProtocol\": \"v3\""), "proxyProtocol", "must be \"\", \"v1\" or \"v2\", got \"v3\"");
+	expectInvalid(document(", \"proxyProtocol\": \"V2\""), "proxyProtocol", "got \"V2\"");
+}
+
+BOOST_AUTO_TEST_CASE(bounds_thread_and_queue_sizes)
+{
+	BOOST_TEST(load(document(", \"maxConnections\": 8, \"maxQueued\": 1")).settings->maxConnections == 8u);
+	expectInvalid(document(", \"maxConnections\": 0"), "maxConnections", "whole number from 1");
+	expectInvalid(document(", \"maxConnections\": 2.5"), "maxConnections", "whole number");
+	expectInvalid(document(", \"maxQueued\": 0"), "maxQueued", "whole number from 1");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_json_is_a_syntax_error_with_position)
+{
+	ConfigException error = failure("{\n  \"bindAddr\": \":8080\",\n  \"targets\": [\"1.2.3.4:5\",]\n}");
+	BOOST_TEST((error.kind() == Kind::SYNTAX));
+	BOOST_TEST(error.message().find(SOURCE + ": invalid JSON: line 3, column 27: trailing comma") == 0u, error.message());
+}
+
+BOOST_AUTO_TEST_CASE(top_level_must_be_an_object)
+{
+	ConfigException error = failure("[\"1.2.3.4:5\"]");
+	BOOST_TEST(error.message().find("top level must be a JSON object") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_warnings_with_a_suggestion)
+{
+	LoadResult result = load(document(", \"updateInteval\": 3, \"colour\": 1"));
+	BOOST_TEST_REQUIRE(result.warnings.size() == 2u);
+	std::string all = result.warnings[0] + "\n" + result.warnings[1];
+	BOOST_TEST(all.find("unknown key 'updateInteval' is ignored (did you mean 'updateInterval'?)") != std::string::npos, all);
+	BOOST_TEST(all.find("unknown key 'colour' is ignored") != std::string::npos, all);
+	BOOST_TEST(all.find(SOURCE) != std::string::npos, all);
+}
+
+BOOST_AUTO_TEST_CASE(logging_must_be_an_object)
+{
+	expectInvalid(document(", \"logging\": \"debug\""), "logging", "must be an object");
+	BOOST_TEST(load(document(", \"logging\": {\"loggers\": {\"root\": {\"level\": \"debug\"}}}")).warnings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(overrides_win_over_the_file)
+{
+	LoadResult result = load(document(", \"proxyProtocol\": \"v1\""),
+		{{"updateInterval", "2.5"}, {"proxyProtocol", "v2"}, {"targets", "10.0.0.1:1, [::1]:2"}, {"proxyProtocol", ""}});
+	const Settings& s = *result.settings;
+	BOOST_TEST(s.updateInterval.count() == 2500);
+	BOOST_TEST((s.proxyProtocol == ProxyProtocol::NONE)); // the later -D wins
+	BOOST_TEST_REQUIRE(s.targets.size() == 2u);
+	BOOST_TEST(s.targets[1].toString() == "[::1]:2");
+}
+
+BOOST_AUTO_TEST_CASE(override_accepts_a_json_array_for_targets)
+{
+	LoadResult result = load(document(), {{"targets", "[\"10.0.0.9:9\"]"}});
+	BOOST_TEST(result.settings->targets.at(0).toString() == "10.0.0.9:9");
+}
+
+BOOST_AUTO_TEST_CASE(override_can_supply_a_required_key)
+{
+	LoadResult result = load("{\"targets\": [\"1.2.3.4:5\"], \"updateInterval\": 1}", {{"bindAddr", "127.0.0.1:9"}});
+	BOOST_TEST(result.settings->bindAddr.toString() == "127.0.0.1:9");
+}
+
+BOOST_AUTO_TEST_CASE(bad_override_is_blamed_on_the_command_line)
+{
+	ConfigException error = failure(document(), {{"updateInterval", "soon"}});
+	BOOST_TEST(error.source() == "-D");
+	BOOST_TEST(error.message() == "-D updateInterval: must be a number, got 'soon'");
+	ConfigException range = failure(document(), {{"failureInterval", "-1"}});
+	BOOST_TEST(range.message().find("-D failureInterval: must be a number of seconds greater than 0") == 0u, range.message());
+}
+
+BOOST_AUTO_TEST_CASE(unknown_override_is_a_warning)
+{
+	LoadResult result = load(document(), {{"bindadr", ":9"}, {"logging.loggers.root.level", "debug"}});
+	BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+	BOOST_TEST(result.warnings[0].find("-D: unknown key 'bindadr' is ignored (did you mean 'bindAddr'?)") != std::string::npos, result.warnings[0]);
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_reported_as_such)
+{
+	try
+	{
+		SettingsLoader::loadFile("/nonexistent/fo.json", {});
+		BOOST_FAIL("loaded a missing file");
+	}
+	catch (const ConfigException& error)
+	{
+		BOOST_TEST((error.kind() == Kind::FILE_MISSING));
+		BOOST_TEST(error.message() == "/nonexistent/fo.json: configuration file not found");
+	}
+}
+
+BOOST_AUTO_TEST_CASE(directory_is_unreadable_as_a_file)
+{
+	TempDir dir;
+	try
+	{
+		SettingsLoader::loadFile(dir.path(), {});
+		BOOST_FAIL("loaded a directory");
+	}
+	catch (const ConfigException& error)
+	{
+		BOOST_TEST((error.kind() == Kind::FILE_UNREADABLE));
+	}
+}
+
+BOOST_AUTO_TEST_CASE(relative_path_is_reported_absolute)
+{
+	TempDir dir;
+	dir.write("fo.json", document());
+	std::string cwd = Poco::Path::current();
+	BOOST_TEST_REQUIRE(chdir(dir.path().c_str()) == 0);
+	LoadResult result = SettingsLoader::loadFile("fo.json", {});
+	BOOST_TEST_REQUIRE(chdir(cwd.c_str()) == 0);
+	BOOST_TEST(result.settings->sourceFile == dir.path() + "/fo.json");
+}
+
+BOOST_AUTO_TEST_CASE(effective_settings_round_trip_through_json)
+{
+	LoadResult first = load(document(", \"failureInterval\": 0.5, \"proxyProtocol\": \"v2\""));
+	std::ostringstream text;
+	first.settings->toJson()->stringify(text);
+	LoadResult second = load(text.str());
+	BOOST_TEST(second.warnings.empty(), text.str());
+	BOOST_TEST(second.settings->failureInterval.count() == 500);
+	BOOST_TEST((second.settings->proxyProtocol == ProxyProtocol::V2));
+	BOOST_TEST(second.settings->targets.size() == first.settings->targets.size());
+	BOOST_TEST(second.settings->maxQueued == first.settings->maxQueued);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
