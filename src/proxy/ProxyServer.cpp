@@ -1,0 +1,111 @@
+#include "proxy/ProxyServer.h"
+
+#include "proxy/ForwardConnection.h"
+
+#include "Poco/Exception.h"
+#include "Poco/Net/NetException.h"
+#include "Poco/Net/TCPServerParams.h"
+
+namespace ForwardOptimal {
+namespace Proxy {
+
+namespace {
+
+constexpr int LISTEN_BACKLOG = 1024;     // the kernel caps it at net.core.somaxconn
+constexpr int THREAD_IDLE_SECONDS = 60;  // idle relay threads above the minimum exit after this
+
+Poco::Net::ServerSocket bindDualStack(std::uint16_t port)
+{
+	Poco::Net::ServerSocket socket;
+	try
+	{
+		socket.bind6(Poco::Net::SocketAddress(Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv6), port),
+			true, false, false);
+	}
+	catch (const Poco::Net::NetException&)
+	{
+		// No IPv6 on this host (EAFNOSUPPORT): fall back to every IPv4 address. A real
+		// bind error (port in use) will show again, and be reported, on this attempt.
+		socket = Poco::Net::ServerSocket();
+		socket.bind(Poco::Net::SocketAddress(Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv4), port), true, false);
+	}
+	return socket;
+}
+
+} // namespace
+
+
+Poco::Net::ServerSocket ProxyServer::listen(const Config::Endpoint& endpoint, int backlog)
+{
+	try
+	{
+		Poco::Net::ServerSocket socket;
+		using Kind = Config::Endpoint::HostKind;
+		if (endpoint.kind() == Kind::ANY || (endpoint.kind() == Kind::IPV6 && endpoint.host() == "::"))
+			socket = bindDualStack(endpoint.port());
+		else
+		{
+			Poco::Net::SocketAddress address(endpoint.host(), endpoint.port());
+			if (address.family() == Poco::Net::SocketAddress::IPv6)
+				socket.bind6(address, true, false, true);
+			else
+				socket.bind(address, true, false);
+		}
+		socket.listen(backlog);
+		return socket;
+	}
+	catch (const Poco::Exception& error)
+	{
+		throw Poco::IOException("cannot listen on " + endpoint.toString() + ": " + error.displayText());
+	}
+}
+
+
+ProxyServer::ProxyServer(const Config::Settings& settings):
+	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
+	_socket(listen(settings.bindAddr, LISTEN_BACKLOG))
+{
+	Poco::Net::TCPServerParams::Ptr pParams = new Poco::Net::TCPServerParams;
+	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
+	pParams->setMaxQueued(static_cast<int>(settings.maxQueued));
+	pParams->setThreadIdleTime(Poco::Timespan(THREAD_IDLE_SECONDS, 0));
+	_pServer = std::make_unique<Poco::Net::TCPServer>(new ForwardConnectionFactory, _threads, _socket, pParams);
+}
+
+
+ProxyServer::~ProxyServer()
+{
+	try
+	{
+		stop();
+	}
+	catch (...)
+	{
+		poco_unexpected();
+	}
+}
+
+
+void ProxyServer::start()
+{
+	_pServer->start();
+}
+
+
+void ProxyServer::stop()
+{
+	if (_stopped)
+		return;
+	_stopped = true;
+	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
+	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
+	_threads.joinAll();  // running sessions end by themselves
+}
+
+
+Poco::Net::SocketAddress ProxyServer::address() const
+{
+	return _socket.address();
+}
+
+} } // namespace ForwardOptimal::Proxy

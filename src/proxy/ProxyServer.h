@@ -1,0 +1,61 @@
+#pragma once
+
+#include "config/Settings.h"
+
+#include "Poco/Net/ServerSocket.h"
+#include "Poco/Net/SocketAddress.h"
+#include "Poco/Net/TCPServer.h"
+#include "Poco/ThreadPool.h"
+
+#include <memory>
+
+namespace ForwardOptimal {
+namespace Proxy {
+
+/// The listening side: the bound ServerSocket, a ThreadPool of its own (bounded by
+/// `maxConnections`, so the Poco timer and other users of the default pool never compete with
+/// client sessions) and the TCPServer that dispatches accepted clients to it, queueing at most
+/// `maxQueued`; beyond that a client is closed at once and counted by the TCPServer.
+/// Not copyable. start() and stop() are called from the application's main thread.
+class ProxyServer
+{
+public:
+	static constexpr int THREAD_STACK_SIZE = 256 * 1024;
+		/// Relay threads keep their buffers on the heap; 256 KiB of stack is ample and keeps
+		/// thousands of threads cheap in address space.
+
+	explicit ProxyServer(const Config::Settings& settings);
+		/// Binds and listens on settings.bindAddr. Throws Poco::IOException naming the
+		/// address and the reason (port in use, permission denied, unknown host).
+
+	~ProxyServer();
+
+	ProxyServer(const ProxyServer&) = delete;
+	ProxyServer& operator=(const ProxyServer&) = delete;
+
+	void start();
+		/// Starts accepting clients.
+
+	void stop();
+		/// Stops accepting, closes the listening socket, waits for running sessions to end.
+		/// Idempotent.
+
+	Poco::Net::SocketAddress address() const;
+		/// The address actually bound (the real port when bindAddr asked for port 0).
+
+	const Poco::Net::TCPServer& server() const { return *_pServer; }
+		/// Connection counters of the TCPServer (current, total, queued, refused).
+
+	static Poco::Net::ServerSocket listen(const Config::Endpoint& endpoint, int backlog);
+		/// Binds a listening socket: `:port` and `[::]:port` accept IPv4 and IPv6 (dual stack,
+		/// as Go's net.Listen does; IPv4 only where the host has no IPv6); SO_REUSEADDR but
+		/// never SO_REUSEPORT, so a second instance on the same port fails instead of sharing it.
+
+private:
+	Poco::ThreadPool _threads;
+	Poco::Net::ServerSocket _socket;
+	std::unique_ptr<Poco::Net::TCPServer> _pServer;
+	bool _stopped = false;
+};
+
+} } // namespace ForwardOptimal::Proxy

@@ -1,0 +1,117 @@
+#include "config/SettingsLoader.h"
+#include "proxy/ProxyServer.h"
+
+#include "TestSupport.h"
+
+#include "Poco/Exception.h"
+#include "Poco/Net/NetException.h"
+#include "Poco/Net/StreamSocket.h"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace ForwardOptimal;
+using namespace ForwardOptimal::Test;
+
+namespace {
+
+Config::Settings settingsFor(const std::string& bindAddr, const std::string& extra = std::string())
+{
+	std::string text = "{\"bindAddr\": \"" + bindAddr + "\", \"targets\": [\"127.0.0.1:9\"], \"updateInterval\": 60" + extra + "}";
+	return *Config::SettingsLoader::loadText(text, "test.json", {}).settings;
+}
+
+// Connects, and reads until the server closes: returns the bytes received (expected: none).
+std::size_t connectAndReadToEnd(const Poco::Net::SocketAddress& address)
+{
+	Poco::Net::StreamSocket client(address);
+	client.setReceiveTimeout(Poco::Timespan(5, 0));
+	char buffer[64];
+	std::size_t total = 0;
+	for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;)
+		total += static_cast<std::size_t>(n);
+	return total;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(proxy_server_tests)
+
+BOOST_AUTO_TEST_CASE(accepts_and_closes_clients_on_ipv4)
+{
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+	server.start();
+	BOOST_TEST(server.address().port() != 0);
+	BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
+	BOOST_TEST(waitFor([&] { return server.server().totalConnections() == 1; }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(listens_on_ipv6_loopback)
+{
+	Proxy::ProxyServer server(settingsFor("[::1]:0"));
+	server.start();
+	BOOST_TEST(server.address().host().toString() == "::1");
+	BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(wildcard_port_accepts_ipv4_and_ipv6)
+{
+	Proxy::ProxyServer server(settingsFor(":0"));
+	server.start();
+	std::uint16_t port = server.address().port();
+	connectAndReadToEnd(Poco::Net::SocketAddress("127.0.0.1", port));
+	connectAndReadToEnd(Poco::Net::SocketAddress("::1", port));
+	BOOST_TEST(waitFor([&] { return server.server().totalConnections() == 2; }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(port_in_use_fails_naming_the_address)
+{
+	Proxy::ProxyServer first(settingsFor("127.0.0.1:0"));
+	std::string taken = "127.0.0.1:" + std::to_string(first.address().port());
+	try
+	{
+		Proxy::ProxyServer second(settingsFor(taken));
+		BOOST_FAIL("a second server bound the same port");
+	}
+	catch (const Poco::IOException& error)
+	{
+		BOOST_TEST(error.message().find("cannot listen on " + taken) == 0u, error.message());
+		BOOST_TEST(error.message().find("in use") != std::string::npos, error.message());
+	}
+}
+
+BOOST_AUTO_TEST_CASE(thread_pool_and_queue_follow_the_settings)
+{
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0", ", \"maxConnections\": 3, \"maxQueued\": 7"));
+	BOOST_TEST(server.server().maxThreads() == 3);
+	BOOST_TEST(server.server().params().getMaxQueued() == 7);
+}
+
+BOOST_AUTO_TEST_CASE(stop_closes_the_listener_and_is_idempotent)
+{
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+	server.start();
+	Poco::Net::SocketAddress address = server.address();
+	server.stop();
+	server.stop();
+	BOOST_CHECK_THROW(Poco::Net::StreamSocket client(address), Poco::Net::ConnectionRefusedException);
+}
+
+BOOST_AUTO_TEST_CASE(start_stop_cycles_leak_no_descriptors)
+{
+	// Warm up once: the first use of POCO's networking opens descriptors that stay.
+	{
+		Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+		server.start();
+		connectAndReadToEnd(server.address());
+	}
+	int baseline = openFdCount();
+	for (int i = 0; i < 20; ++i)
+	{
+		Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+		server.start();
+		connectAndReadToEnd(server.address());
+	}
+	BOOST_TEST(openFdCount() == baseline);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
