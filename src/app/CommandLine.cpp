@@ -1,0 +1,80 @@
+#include "app/CommandLine.h"
+
+#include "BuildInfo.h"
+
+#include "Poco/String.h"
+#include "Poco/Util/OptionException.h"
+
+namespace ForwardOptimal {
+namespace App {
+
+std::vector<std::string> CommandLine::normalize(int argc, char** argv)
+{
+	std::vector<std::string> args;
+	for (int i = 0; i < argc; ++i)
+	{
+		std::string arg(argv[i]);
+		if (i > 0 && (arg == "-help" || arg == "-version"))
+			arg = "-" + arg;
+		args.push_back(arg);
+	}
+	return args;
+}
+
+
+std::pair<std::string, std::string> CommandLine::splitDefine(const std::string& argument)
+{
+	std::size_t equals = argument.find('=');
+	if (equals == std::string::npos)
+		throw Poco::Util::InvalidArgumentException("-D expects key=value, got '" + argument + "'");
+	std::string key = Poco::trim(argument.substr(0, equals));
+	if (key.empty())
+		throw Poco::Util::InvalidArgumentException("-D expects key=value, the key is missing in '" + argument + "'");
+	return {key, argument.substr(equals + 1)};
+}
+
+
+std::string CommandLine::usage(const std::string& command)
+{
+	const std::string self = "./" + command;
+	return "ForwardOptimal - 智能负载均衡TCP转发服务 (forwards each client to the fastest healthy target)\n"
+		"\n"
+		"用法:\n"
+		"  " + self + " [选项]\n"
+		"\n"
+		"选项:\n"
+		"  -c <文件路径>, --config=<文件路径>\n"
+		"                   指定配置文件路径 (默认: config.json)\n"
+		"  -D key=value, --define=key=value\n"
+		"                   覆盖配置项, 可重复 (例: -D updateInterval=30 -D proxyProtocol=v2)\n"
+		"  -t, --check      检查配置文件并打印生效的配置, 然后退出\n"
+		"  -h, -help, --help\n"
+		"                   显示此帮助信息\n"
+		"  -v, -version, --version\n"
+		"                   显示版本信息\n"
+		"  --daemon         以守护进程方式在后台运行\n"
+		"  --pidfile=<文件路径>\n"
+		"                   把进程号写入文件 (退出时删除)\n"
+		"  --umask=<mask>   守护进程的 umask (八进制, 例: 027)\n"
+		"\n"
+		"示例:\n"
+		"  " + self + "                           # 使用默认配置文件 config.json\n"
+		"  " + self + " -c /root/a.json          # 使用指定的配置文件\n"
+		"  " + self + " -c ./configs/prod.json   # 使用相对路径配置文件\n"
+		"  " + self + " -c a.json -t             # 只检查配置\n"
+		"  " + self + " -c a.json -D proxyProtocol=v2 --daemon --pidfile=/run/fo.pid\n"
+		"\n"
+		"退出码: 0 正常, 64 命令行错误, 66 配置文件不存在或不可读, 69 无法监听 bindAddr,\n"
+		"        70 内部错误, 78 配置无效\n";
+}
+
+
+std::string CommandLine::version()
+{
+	return std::string("ForwardOptimal v") + BuildInfo::VERSION + "\n"
+		+ "构建日期: " + BuildInfo::BUILD_DATE + "\n"
+		+ "提交: " + BuildInfo::COMMIT + "\n"
+		+ "作者: " + BuildInfo::AUTHOR + "\n";
+}
+
+} } // namespace ForwardOptimal::App

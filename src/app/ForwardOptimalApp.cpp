@@ -1,0 +1,339 @@
+#include "app/ForwardOptimalApp.h"
+
+#include "BuildInfo.h"
+#include "app/Banner.h"
+#include "app/CommandLine.h"
+#include "proxy/ProxyServer.h"
+
+#include "Poco/AutoPtr.h"
+#include "Poco/JSON/Stringifier.h"
+#include "Poco/Path.h"
+#include "Poco/Util/HelpFormatter.h"
+#include "Poco/Util/JSONConfiguration.h"
+#include "Poco/Util/LoggingConfigurator.h"
+#include "Poco/Util/MapConfiguration.h"
+#include "Poco/Util/Option.h"
+#include "Poco/Util/OptionException.h"
+#include "Poco/Util/OptionProcessor.h"
+#include "Poco/Util/OptionSet.h"
+
+#include <csignal>
+#include <iostream>
+#include <sstream>
+
+#include <pthread.h>
+
+namespace ForwardOptimal {
+namespace App {
+
+namespace {
+
+using Poco::Util::Option;
+using Poco::Util::OptionSet;
+
+// Layer priorities in the LayeredConfiguration (lower is searched first): -D (POCO's
+// application layer, -100) over the config file (0) over the built-in logging defaults.
+constexpr int PRIO_CONFIG_FILE = Poco::Util::Application::PRIO_DEFAULT;
+constexpr int PRIO_LOGGING_DEFAULTS = Poco::Util::Application::PRIO_DEFAULT + 50;
+
+const int TERMINATION_SIGNALS[] = {SIGINT, SIGTERM, SIGQUIT};
+
+sigset_t terminationSignals()
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (int signal : TERMINATION_SIGNALS)
+		sigaddset(&set, signal);
+	return set;
+}
+
+std::string formatSeconds(std::chrono::milliseconds value)
+{
+	std::ostringstream out;
+	out << static_cast<double>(value.count()) / 1000.0;
+	return out.str();
+}
+
+std::string joinTargets(const Config::Settings& settings)
+{
+	std::string text = "[";
+	for (std::size_t i = 0; i < settings.targets.size(); ++i)
+		text += (i ? " " : "") + settings.targets[i].toString();
+	return text + "]";
+}
+
+int exitCodeFor(const Config::ConfigException& error)
+{
+	switch (error.kind())
+	{
+	case Config::ConfigException::Kind::FILE_MISSING:
+	case Config::ConfigException::Kind::FILE_UNREADABLE:
+		return Poco::Util::Application::EXIT_NOINPUT;
+	default:
+		return Poco::Util::Application::EXIT_CONFIG;
+	}
+}
+
+} // namespace
+
+
+ForwardOptimalApp::ForwardOptimalApp():
+	_logger(Poco::Logger::get("ForwardOptimal.App")),
+	// Resolved now: with --daemon, POCO changes the working directory to / before main().
+	_configPath(Poco::Path("config.json").absolute().toString())
+{
+}
+
+
+int ForwardOptimalApp::launch(int argc, char** argv)
+{
+	// Block the termination signals before any thread exists, so every thread inherits the
+	// mask and only waitForSignal() receives them: a SIGTERM delivered to a relay thread
+	// would otherwise kill the process with the default action instead of stopping it.
+	sigset_t signals = terminationSignals();
+	pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+	// A peer that closes while we write must cost an EPIPE error, not the process.
+	std::signal(SIGPIPE, SIG_IGN);
+
+	std::vector<std::string> args = CommandLine::normalize(argc, argv);
+	ForwardOptimalApp app;
+
+	OptionSet options;
+	app.defineOptions(options);
+	Poco::Util::OptionProcessor processor(options);
+	processor.setUnixStyle(true);
+	bool daemon = false;
+	bool exits = false;  // --help, --version and --check never detach
+	std::string configPath = app._configPath;
+	Config::Overrides overrides;
+	try
+	{
+		for (std::size_t i = 1; i < args.size(); ++i)
+		{
+			std::string name, value;
+			if (!processor.process(args[i], name, value))
+				throw Poco::Util::UnexpectedArgumentException("'" + args[i] + "' (options start with '-')");
+			if (name == "define")
+				overrides.push_back(CommandLine::splitDefine(value));
+			else if (name == "config")
+				configPath = value;
+			daemon |= (name == "daemon");
+			exits |= (name == "help" || name == "version" || name == "check");
+		}
+		processor.checkRequired();
+	}
+	catch (const Poco::Util::OptionException& error)
+	{
+		std::cerr << "ForwardOptimal: " << error.displayText() << "\n"
+			<< "Try '" << Poco::Path(args[0]).getFileName() << " --help' for the options.\n";
+		return EXIT_USAGE;
+	}
+
+	if (daemon && !exits)
+	{
+		try
+		{
+			Config::SettingsLoader::loadFile(configPath, overrides);
+		}
+		catch (const Config::ConfigException& error)
+		{
+			std::cerr << "ForwardOptimal: " << error.message() << "\n";
+			return exitCodeFor(error);
+		}
+	}
+
+	std::vector<char*> pointers;
+	for (auto& arg : args)
+		pointers.push_back(&arg[0]);
+	pointers.push_back(nullptr);
+	return app.run(static_cast<int>(args.size()), pointers.data());
+}
+
+
+void ForwardOptimalApp::defineOptions(OptionSet& options)
+{
+	ServerApplication::defineOptions(options);
+
+	options.addOption(Option("help", "h", "show the help text and exit").required(false).repeatable(false));
+	options.addOption(Option("version", "v", "show version, build date and commit, and exit").required(false).repeatable(false));
+	options.addOption(Option("config", "c", "configuration file (default: config.json)")
+		.required(false).repeatable(false).argument("file"));
+	options.addOption(Option("define", "D", "override a configuration key, repeatable")
+		.required(false).repeatable(true).argument("key=value"));
+	options.addOption(Option("check", "t", "validate the configuration, print the effective settings, and exit")
+		.required(false).repeatable(false));
+}
+
+
+void ForwardOptimalApp::handleOption(const std::string& name, const std::string& value)
+{
+	ServerApplication::handleOption(name, value);
+
+	if (name == "help" || name == "version")
+	{
+		(name == "help" ? _helpRequested : _versionRequested) = true;
+		stopOptionsProcessing();
+	}
+	else if (name == "config")
+		_configPath = Poco::Path(value).absolute().toString();
+	else if (name == "define")
+	{
+		auto define = CommandLine::splitDefine(value);
+		_overrides.push_back(define);
+		config().setString(define.first, define.second); // POCO style: -D reaches config() too
+	}
+	else if (name == "check")
+		_checkOnly = true;
+}
+
+
+void ForwardOptimalApp::initialize(Application& self)
+{
+	if (!_helpRequested && !_versionRequested)
+		loadSettings();
+	ServerApplication::initialize(self);
+}
+
+
+void ForwardOptimalApp::loadSettings()
+{
+	Poco::AutoPtr<Poco::Util::MapConfiguration> pDefaults = new Poco::Util::MapConfiguration;
+	pDefaults->setString("logging.formatters.fo.class", "PatternFormatter");
+	pDefaults->setString("logging.formatters.fo.pattern", "%Y-%m-%d %H:%M:%S.%i [%p] %t");
+	pDefaults->setString("logging.formatters.fo.times", "local");
+	pDefaults->setString("logging.channels.console.class", "ConsoleChannel");
+	pDefaults->setString("logging.channels.console.formatter", "fo");
+	pDefaults->setString("logging.loggers.root.channel", "console");
+	pDefaults->setString("logging.loggers.root.level", "information");
+	config().add(pDefaults, PRIO_LOGGING_DEFAULTS, false);
+
+	try
+	{
+		_loaded = Config::SettingsLoader::loadFile(_configPath, _overrides);
+		installLogging();
+	}
+	catch (const Config::ConfigException& error)
+	{
+		_pConfigError = std::make_unique<Config::ConfigException>(error);
+	}
+	catch (const Poco::Exception& error)
+	{
+		// Application::run() calls initialize() outside its try block: nothing may escape.
+		_pConfigError = std::make_unique<Config::ConfigException>(
+			Config::ConfigException::Kind::INVALID, _configPath, "", error.displayText());
+	}
+}
+
+
+void ForwardOptimalApp::installLogging()
+{
+	// The whole document becomes a POCO configuration layer, so `logging.*` in the file and
+	// `-D logging.*` work exactly as in any POCO application.
+	Poco::AutoPtr<Poco::Util::JSONConfiguration> pFile = new Poco::Util::JSONConfiguration(_loaded.document);
+	config().add(pFile, PRIO_CONFIG_FILE, false);
+	// configure() takes an AutoPtr: share the reference, or it would release config() itself.
+	Poco::Util::AbstractConfiguration::Ptr pConfig(&config(), true);
+	try
+	{
+		Poco::Util::LoggingConfigurator().configure(pConfig);
+	}
+	catch (const Poco::Exception& error)
+	{
+		config().removeConfiguration(pFile);
+		Poco::Util::LoggingConfigurator().configure(pConfig);
+		throw Config::ConfigException(Config::ConfigException::Kind::INVALID, _loaded.settings->sourceFile, "logging", error.displayText());
+	}
+}
+
+
+int ForwardOptimalApp::main(const std::vector<std::string>& args)
+{
+	if (_helpRequested)
+	{
+		std::cout << CommandLine::usage(commandName()) << std::flush;
+		return EXIT_OK;
+	}
+	if (_versionRequested)
+	{
+		std::cout << CommandLine::version() << std::flush;
+		return EXIT_OK;
+	}
+	if (!args.empty())
+	{
+		_logger.error("unexpected argument '" + args.front() + "'; see --help");
+		return EXIT_USAGE;
+	}
+	if (_pConfigError)
+		return reportConfigError(*_pConfigError);
+	for (const auto& warning : _loaded.warnings)
+		_logger.warning("⚠️  " + warning);
+	return _checkOnly ? check() : serve();
+}
+
+
+int ForwardOptimalApp::reportConfigError(const Config::ConfigException& error)
+{
+	_logger.fatal("❌ " + std::string(error.kind() == Config::ConfigException::Kind::FILE_MISSING
+		? "配置文件不存在" : "配置无效") + ": " + error.message());
+	return exitCodeFor(error);
+}
+
+
+int ForwardOptimalApp::check()
+{
+	std::cout << "ForwardOptimal: configuration file " << _loaded.settings->sourceFile << " test is successful\n";
+	Poco::JSON::Stringifier::stringify(_loaded.settings->toJson(), std::cout, 2);
+	std::cout << std::endl;
+	return EXIT_OK;
+}
+
+
+int ForwardOptimalApp::serve()
+{
+	const Config::Settings& settings = *_loaded.settings;
+	_logger.information("\n" + Banner::render(BuildInfo::VERSION, BuildInfo::BUILD_DATE, BuildInfo::COMMIT, BuildInfo::AUTHOR));
+	_logger.information("🚀 程序启动中...");
+	_logger.information("📁 配置文件: " + settings.sourceFile);
+	_logger.information("✅ 配置加载成功");
+	_logger.information("🌐 监听地址: " + settings.bindAddr.toString());
+	_logger.information("🎯 目标节点: " + joinTargets(settings));
+	_logger.information("⏱️  检查间隔: " + formatSeconds(settings.updateInterval) + "秒 (故障时: "
+		+ formatSeconds(settings.failureInterval) + "秒)");
+	_logger.information("🔗 Proxy Protocol: " + (settings.proxyProtocol == Config::ProxyProtocol::NONE
+		? std::string("未启用") : Config::toString(settings.proxyProtocol)));
+
+	std::unique_ptr<Proxy::ProxyServer> pServer;
+	try
+	{
+		pServer = std::make_unique<Proxy::ProxyServer>(settings);
+	}
+	catch (const Poco::Exception& error)
+	{
+		_logger.fatal("❌ 无法监听: " + error.message());
+		return EXIT_UNAVAILABLE;
+	}
+	pServer->start();
+	_logger.information("🎉 TCP转发服务器启动成功!");
+	_logger.information("🔗 监听地址: " + pServer->address().toString());
+	_logger.information("🎯 目标节点数量: " + std::to_string(settings.targets.size()));
+
+	int signal = waitForSignal();
+	_logger.information(std::string("🛑 收到信号 ") + (signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGQUIT")
+		+ ", 正在停止...");
+	pServer->stop();
+	_logger.information("👋 ForwardOptimal 已停止");
+	return EXIT_OK;
+}
+
+
+int ForwardOptimalApp::waitForSignal()
+{
+	sigset_t signals = terminationSignals();
+	int signal = 0;
+	while (sigwait(&signals, &signal) != 0)
+	{
+	}
+	return signal;
+}
+
+} } // namespace ForwardOptimal::App
