@@ -1,0 +1,229 @@
+#include "TestSupport.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <spawn.h>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace ForwardOptimal {
+namespace Test {
+
+bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout)
+{
+	auto deadline = std::chrono::steady_clock::now() + timeout;
+	while (!predicate())
+	{
+		if (std::chrono::steady_clock::now() >= deadline)
+			return predicate();
+		std::this_thread::sleep_for(10ms);
+	}
+	return true;
+}
+
+
+std::string binaryPath()
+{
+	const char* path = std::getenv("FO_BINARY");
+	if (!path || !*path)
+		throw std::runtime_error("FO_BINARY is not set: run the test through ctest, or export FO_BINARY=/path/to/ForwardOptimal");
+	return path;
+}
+
+
+TempDir::TempDir()
+{
+	char pattern[] = "/tmp/fo-test-XXXXXX";
+	if (!mkdtemp(pattern))
+		throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+	_path = pattern;
+}
+
+
+TempDir::~TempDir()
+{
+	std::string command = "rm -rf '" + _path + "'";
+	if (std::system(command.c_str()) != 0)
+	{
+		// Nothing sensible to do in a destructor; the directory is under /tmp.
+	}
+}
+
+
+std::string TempDir::write(const std::string& name, const std::string& content) const
+{
+	std::string file = _path + "/" + name;
+	std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+	return file;
+}
+
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir)
+{
+	int outPipe[2];
+	int errPipe[2];
+	if (pipe2(outPipe, O_CLOEXEC) != 0 || pipe2(errPipe, O_CLOEXEC) != 0)
+		throw std::runtime_error("pipe failed");
+
+	posix_spawn_file_actions_t actions;
+	posix_spawn_file_actions_init(&actions);
+	posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
+	posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
+	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+	if (!workingDir.empty())
+		posix_spawn_file_actions_addchdir_np(&actions, workingDir.c_str());
+
+	// The child must start with default signal handling and an empty mask, whatever the
+	// test runner has set up.
+	posix_spawnattr_t attributes;
+	posix_spawnattr_init(&attributes);
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attributes, &none);
+	posix_spawnattr_setsigdefault(&attributes, &all);
+	posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	std::vector<char*> args;
+	for (const auto& arg : argv)
+		args.push_back(const_cast<char*>(arg.c_str()));
+	args.push_back(nullptr);
+	int rc = posix_spawn(&_pid, args[0], &actions, &attributes, args.data(), environ);
+	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attributes);
+	close(outPipe[1]);
+	close(errPipe[1]);
+	if (rc != 0)
+	{
+		close(outPipe[0]);
+		close(errPipe[0]);
+		throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+	}
+	_outReader = std::thread([this, fd = outPipe[0]] { reader(fd, _out); });
+	_errReader = std::thread([this, fd = errPipe[0]] { reader(fd, _err); });
+}
+
+
+ChildProcess::~ChildProcess()
+{
+	if (!_exitCode)
+	{
+		::kill(_pid, SIGKILL);
+		waitExit(10s);
+	}
+	if (_outReader.joinable()) _outReader.join();
+	if (_errReader.joinable()) _errReader.join();
+}
+
+
+void ChildProcess::reader(int fd, std::string& sink)
+{
+	char buffer[4096];
+	for (;;)
+	{
+		ssize_t n = ::read(fd, buffer, sizeof buffer);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		std::lock_guard<std::mutex> lock(_mutex);
+		sink.append(buffer, static_cast<std::size_t>(n));
+	}
+	close(fd);
+}
+
+
+std::string ChildProcess::out() const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	return _out;
+}
+
+
+std::string ChildProcess::err() const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	return _err;
+}
+
+
+bool ChildProcess::waitForOutput(const std::string& text, std::chrono::milliseconds timeout) const
+{
+	return waitFor([&] { return all().find(text) != std::string::npos; }, timeout);
+}
+
+
+std::optional<int> ChildProcess::waitExit(std::chrono::milliseconds timeout)
+{
+	if (_exitCode)
+		return _exitCode;
+	waitFor([&] {
+		int status = 0;
+		pid_t done = ::waitpid(_pid, &status, WNOHANG);
+		if (done == _pid)
+			_exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		return _exitCode.has_value();
+	}, timeout);
+	if (_exitCode)
+	{
+		// The pipes close when the process (and any child it forked) exits.
+		if (_outReader.joinable()) _outReader.join();
+		if (_errReader.joinable()) _errReader.join();
+	}
+	return _exitCode;
+}
+
+
+void ChildProcess::signal(int number) const
+{
+	::kill(_pid, number);
+}
+
+
+int ChildProcess::run(const std::vector<std::string>& argv, std::string& out, std::string& err, std::chrono::milliseconds timeout)
+{
+	ChildProcess child(argv);
+	std::optional<int> code = child.waitExit(timeout);
+	out = child.out();
+	err = child.err();
+	return code ? *code : -1;
+}
+
+
+std::string listenAddressFromLog(const std::string& log)
+{
+	const std::string marker = "TCP转发服务器启动成功";
+	const std::string label = "🔗 监听地址: ";
+	std::size_t started = log.find(marker);
+	if (started == std::string::npos)
+		return std::string();
+	std::size_t at = log.find(label, started);
+	if (at == std::string::npos)
+		return std::string();
+	at += label.size();
+	return log.substr(at, log.find('\n', at) - at);
+}
+
+
+int openFdCount()
+{
+	int count = 0;
+	if (DIR* dir = opendir("/proc/self/fd"))
+	{
+		while (dirent* entry = readdir(dir))
+			count += entry->d_name[0] != '.';
+		closedir(dir);
+		--count; // the descriptor of the listing itself
+	}
+	return count;
+}
+
+} } // namespace ForwardOptimal::Test

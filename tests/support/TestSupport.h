@@ -1,0 +1,87 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace ForwardOptimal {
+namespace Test {
+
+using namespace std::chrono_literals;
+
+bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
+	/// Polls `predicate` every 10 ms until it holds or `timeout` passes. Returns its last value.
+
+std::string binaryPath();
+	/// The ForwardOptimal executable under test (environment FO_BINARY, set by CTest).
+
+/// A fresh directory under /tmp, removed with everything in it on destruction.
+class TempDir
+{
+public:
+	TempDir();
+	~TempDir();
+	TempDir(const TempDir&) = delete;
+	TempDir& operator=(const TempDir&) = delete;
+
+	const std::string& path() const { return _path; }
+	std::string write(const std::string& name, const std::string& content) const;
+		/// Writes a file in the directory and returns its absolute path.
+
+private:
+	std::string _path;
+};
+
+/// A child process with its stdout and stderr captured by reader threads. The destructor
+/// kills (SIGKILL) and reaps it if it is still running, so a failing test leaves nothing behind.
+class ChildProcess
+{
+public:
+	ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir = std::string());
+	~ChildProcess();
+	ChildProcess(const ChildProcess&) = delete;
+	ChildProcess& operator=(const ChildProcess&) = delete;
+
+	pid_t pid() const { return _pid; }
+	std::string out() const;
+	std::string err() const;
+	std::string all() const { return out() + err(); }
+
+	bool waitForOutput(const std::string& text, std::chrono::milliseconds timeout) const;
+		/// Waits until stdout or stderr contains `text`.
+
+	std::optional<int> waitExit(std::chrono::milliseconds timeout);
+		/// The exit code once the process has exited (128 + signal if killed), or nothing on timeout.
+
+	void signal(int number) const;
+
+	static int run(const std::vector<std::string>& argv, std::string& out, std::string& err,
+		std::chrono::milliseconds timeout = 30s);
+		/// Runs to completion; returns the exit code (-1 if it had to be killed on timeout).
+
+private:
+	void reader(int fd, std::string& sink);
+
+	pid_t _pid = -1;
+	std::optional<int> _exitCode;
+	mutable std::mutex _mutex;
+	std::string _out;
+	std::string _err;
+	std::thread _outReader;
+	std::thread _errReader;
+};
+
+std::string listenAddressFromLog(const std::string& log);
+	/// The address after "🔗 监听地址: " on the "TCP转发服务器启动成功" side of the log, i.e. the
+	/// address actually bound (with its real port when the config asked for port 0); "" if absent.
+
+int openFdCount();
+	/// Descriptors this (test) process holds, from /proc/self/fd.
+
+} } // namespace ForwardOptimal::Test
