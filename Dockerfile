@@ -1,0 +1,31 @@
+# ForwardOptimal container image: built with the project's own build script on Debian 12,
+# run from a slim Debian 12 image holding only the runtime libraries.
+#
+#   docker build -t forwardoptimal .
+#   docker run --rm --network host -v $PWD/my.json:/etc/forwardoptimal/config.json:ro forwardoptimal
+
+FROM debian:bookworm AS build
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake ./cmake
+COPY src ./src
+COPY tests ./tests
+COPY scripts ./scripts
+RUN FO_BUILD_TYPE=Release ./scripts/build.sh -DFO_BUILD_TESTS=OFF \
+ && strip build/ForwardOptimal \
+ && build/ForwardOptimal --version
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpocofoundation80 libpoconet80 libpocoutil80 libpocojson80 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin forwardoptimal
+COPY --from=build /src/build/ForwardOptimal /usr/local/bin/ForwardOptimal
+# A placeholder: mount your own configuration over it.
+COPY etc/docker.json /etc/forwardoptimal/config.json
+USER forwardoptimal
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+# The process is PID 1 itself (exec form, no shell), so SIGTERM reaches it directly.
+ENTRYPOINT ["/usr/local/bin/ForwardOptimal"]
+CMD ["-c", "/etc/forwardoptimal/config.json"]

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs the build dependencies and builds ForwardOptimal into build/ (the Dockerfile uses
+# this too). Arguments are passed to cmake's configure step, e.g. -DFO_BUILD_TESTS=OFF.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+fo_install_packages "${FO_BUILD_PACKAGES[@]}"
+fo_build "$@"
