@@ -40,6 +40,13 @@ Poco::JSON::Object::Ptr Settings::toJson() const
 	json->set("proxyProtocol", toString(proxyProtocol));
 	json->set("maxConnections", maxConnections);
 	json->set("maxQueued", maxQueued);
+	json->set("probeTimeout", seconds(probeTimeout));
+	json->set("switchMargin", switchMarginMs);
+	json->set("switchMarginPercent", switchMarginPercent);
+	json->set("latencySmoothing", latencySmoothing);
+	json->set("maxLatency", maxLatencyMs);
+	json->set("rise", rise);
+	json->set("fall", fall);
 	return json;
 }
 

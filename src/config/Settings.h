@@ -34,6 +34,15 @@ struct Settings
 	unsigned maxConnections = 1024;        /// relay threads, so concurrent client sessions
 	unsigned maxQueued = 256;              /// accepted clients waiting for a thread
 
+	// Health checking and selection (see HealthMonitor and Selector).
+	std::chrono::milliseconds probeTimeout{5000};   /// TCP connect timeout of a probe
+	double switchMarginMs = 5.0;           /// a challenger must be this much faster to take over...
+	double switchMarginPercent = 10.0;     /// ...or this share of the best's latency, whichever is larger
+	double latencySmoothing = 0.5;         /// EWMA weight of the newest sample (1 = no smoothing)
+	double maxLatencyMs = 0.0;             /// slower targets are unfit; 0 = no ceiling
+	unsigned rise = 1;                     /// successes in a row before a down target is used again
+	unsigned fall = 1;                     /// failures in a row before an up target is dropped
+
 	std::string sourceFile;                /// absolute path of the file these came from
 
 	Poco::JSON::Object::Ptr toJson() const;

@@ -45,6 +45,13 @@ const KeySpec KEYS[] = {
 	{"proxyProtocol", ValueType::STRING},
 	{"maxConnections", ValueType::NUMBER},
 	{"maxQueued", ValueType::NUMBER},
+	{"probeTimeout", ValueType::NUMBER},
+	{"switchMargin", ValueType::NUMBER},
+	{"switchMarginPercent", ValueType::NUMBER},
+	{"latencySmoothing", ValueType::NUMBER},
+	{"maxLatency", ValueType::NUMBER},
+	{"rise", ValueType::NUMBER},
+	{"fall", ValueType::NUMBER},
 };
 
 const KeySpec* findKey(const std::string& name)
@@ -199,6 +206,16 @@ public:
 		return std::chrono::milliseconds(static_cast<long long>(std::llround(value * 1000.0)));
 	}
 
+	double ranged(const std::string& key, double fallback, double low, double high, const std::string& unit) const
+	{
+		if (!has(key))
+			return fallback;
+		double value = number(key);
+		if (value < low || value > high)
+			fail(key, "must be from " + format(low) + " to " + format(high) + unit + ", got " + format(value));
+		return value;
+	}
+
 	unsigned wholeNumber(const std::string& key, unsigned fallback, unsigned low, unsigned high) const
 	{
 		if (!has(key))
@@ -291,6 +308,18 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 
 	settings->maxConnections = reader.wholeNumber("maxConnections", settings->maxConnections, 1, 100000);
 	settings->maxQueued = reader.wholeNumber("maxQueued", settings->maxQueued, 1, 100000);
+
+	settings->probeTimeout = reader.seconds("probeTimeout", settings->probeTimeout, false);
+	settings->switchMarginMs = reader.ranged("switchMargin", settings->switchMarginMs, 0, 60000, " ms");
+	settings->switchMarginPercent = reader.ranged("switchMarginPercent", settings->switchMarginPercent, 0, 1000, " %");
+	settings->latencySmoothing = reader.ranged("latencySmoothing", settings->latencySmoothing, 0, 1, "");
+	if (settings->latencySmoothing <= 0)
+		reader.fail("latencySmoothing", "must be greater than 0 (1 = use each sample as it is), got 0");
+	settings->maxLatencyMs = reader.ranged("maxLatency", settings->maxLatencyMs, 0, 60000, " ms");
+	settings->rise = reader.wholeNumber("rise", settings->rise, 1, 100);
+	settings->fall = reader.wholeNumber("fall", settings->fall, 1, 100);
+	if (settings->probeTimeout > std::chrono::milliseconds(60000))
+		reader.fail("probeTimeout", "must be at most 60 seconds, got " + Reader::format(static_cast<double>(settings->probeTimeout.count()) / 1000.0));
 	return settings;
 }
 
