@@ -1,0 +1,227 @@
+#include "health/HealthMonitor.h"
+
+#include "health/HealthReport.h"
+#include "health/Selector.h"
+
+#include <thread>
+
+namespace ForwardOptimal {
+namespace Health {
+
+class HealthMonitor::RoundTask: public Poco::Util::TimerTask
+{
+public:
+	explicit RoundTask(HealthMonitor& monitor): _monitor(monitor) {}
+	void run() override { _monitor.onTimer(); }
+
+private:
+	HealthMonitor& _monitor;
+};
+
+
+HealthMonitor::HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober):
+	_logger(Poco::Logger::get("ForwardOptimal.Health.Monitor")),
+	_pSettings(std::move(pSettings)),
+	_prober(prober)
+{
+	for (const auto& target : _pSettings->targets)
+	{
+		TargetStatus status;
+		status.target = target;
+		_targets.push_back(status);
+	}
+	auto pInitial = std::make_shared<HealthSnapshot>();
+	pInitial->targets = _targets;
+	_pSnapshot = pInitial;
+}
+
+
+HealthMonitor::~HealthMonitor()
+{
+	try
+	{
+		stop();
+	}
+	catch (...)
+	{
+		poco_unexpected();
+	}
+}
+
+
+void HealthMonitor::start()
+{
+	runRound();
+	std::lock_guard<std::mutex> lock(_scheduleMutex);
+	_running = true;
+	scheduleLocked(nextInterval());
+}
+
+
+void HealthMonitor::stop()
+{
+	{
+		std::lock_guard<std::mutex> lock(_scheduleMutex);
+		_running = false;
+		if (_pPending)
+			_pPending->cancel();
+		_pPending = nullptr;
+	}
+	_timer.cancel(true); // waits for a round in progress
+}
+
+
+void HealthMonitor::onTimer()
+{
+	{
+		std::lock_guard<std::mutex> lock(_scheduleMutex);
+		if (!_running)
+			return;
+		_extraRoundRequested = false;
+	}
+	try
+	{
+		runRound();
+	}
+	catch (const std::exception& error)
+	{
+		_logger.error(std::string("health round failed: ") + error.what());
+	}
+	std::lock_guard<std::mutex> lock(_scheduleMutex);
+	if (_running)
+		scheduleLocked(_extraRoundRequested ? std::chrono::milliseconds(0) : nextInterval());
+}
+
+
+void HealthMonitor::scheduleLocked(std::chrono::milliseconds delay)
+{
+	if (_pPending)
+		_pPending->cancel();
+	if (_extraRoundRequested)
+	{
+		auto earliest = _lastRoundStart + MIN_EXTRA_ROUND_GAP;
+		auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(earliest - std::chrono::steady_clock::now());
+		delay = std::max(std::chrono::milliseconds(0), wait);
+	}
+	_pPending = new RoundTask(*this);
+	Poco::Clock due;
+	due += std::chrono::duration_cast<std::chrono::microseconds>(delay).count();
+	_timer.schedule(_pPending, due);
+}
+
+
+void HealthMonitor::runRound()
+{
+	std::lock_guard<std::mutex> roundLock(_roundMutex);
+	{
+		std::lock_guard<std::mutex> lock(_scheduleMutex);
+		_lastRoundStart = std::chrono::steady_clock::now();
+	}
+	const Config::Settings& settings = *_pSettings;
+
+	std::vector<ProbeResult> results(settings.targets.size());
+	std::vector<std::thread> probes;
+	probes.reserve(settings.targets.size());
+	for (std::size_t i = 0; i < settings.targets.size(); ++i)
+		probes.emplace_back([&, i] { results[i] = _prober.probe(settings.targets[i], settings.probeTimeout); });
+	for (auto& probe : probes)
+		probe.join();
+
+	std::vector<std::string> events;
+	std::shared_ptr<const HealthSnapshot> pSnapshot;
+	{
+		std::lock_guard<std::mutex> lock(_stateMutex);
+		Poco::Timestamp now;
+		for (std::size_t i = 0; i < results.size(); ++i)
+		{
+			TargetStatus& status = _targets[i];
+			Selector::Change change = Selector::apply(status, results[i], settings, now);
+			if (change == Selector::Change::UP)
+				events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(results[i].latencyMs) + ")");
+			else if (change == Selector::Change::DOWN)
+				events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + results[i].error + ")");
+		}
+		++_round;
+		publishLocked(events);
+		pSnapshot = _pSnapshot;
+	}
+	for (const auto& event : events)
+		_logger.notice(event);
+	_logger.information(HealthReport::render(*pSnapshot, settings, pSnapshot->paused() ? settings.failureInterval : settings.updateInterval));
+}
+
+
+void HealthMonitor::publishLocked(std::vector<std::string>& events)
+{
+	const Config::Settings& settings = *_pSettings;
+	std::optional<std::size_t> previousBest;
+	if (!_pSnapshot->ranking.empty())
+		previousBest = _pSnapshot->ranking.front();
+	bool wasPaused = _pSnapshot->paused() && _pSnapshot->round > 0;
+
+	auto pNext = std::make_shared<HealthSnapshot>();
+	pNext->targets = _targets;
+	pNext->ranking = Selector::rank(_targets, previousBest, settings);
+	pNext->round = _round;
+
+	if (!pNext->ranking.empty())
+	{
+		std::size_t best = pNext->ranking.front();
+		const TargetStatus& status = _targets[best];
+		std::string latency = HealthReport::latency(status.smoothedLatencyMs);
+		if (wasPaused)
+			events.push_back("▶️ 服务恢复: 最优目标 " + status.target.toString() + " (延迟: " + latency + ")");
+		else if (!previousBest)
+			events.push_back("🎯 最优目标: " + status.target.toString() + " (延迟: " + latency + ")");
+		else if (*previousBest != best)
+			events.push_back("🔀 最优目标切换: " + _targets[*previousBest].target.toString() + " → "
+				+ status.target.toString() + " (延迟: " + latency + ")");
+	}
+	else if (!_pSnapshot->paused() || _pSnapshot->round == 0)
+		events.push_back("⏸️ 服务暂停: 没有健康的目标节点, 新连接将被立即关闭; 每 "
+			+ HealthReport::seconds(settings.failureInterval) + " 秒重新检查");
+	_pSnapshot = pNext;
+}
+
+
+std::shared_ptr<const HealthSnapshot> HealthMonitor::snapshot() const
+{
+	std::lock_guard<std::mutex> lock(_stateMutex);
+	return _pSnapshot;
+}
+
+
+void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::string& reason)
+{
+	std::vector<std::string> events;
+	{
+		std::lock_guard<std::mutex> lock(_stateMutex);
+		for (auto& status : _targets)
+		{
+			if (status.target != target)
+				continue;
+			if (Selector::markFailed(status, reason, *_pSettings, Poco::Timestamp()) == Selector::Change::DOWN)
+			{
+				events.push_back("🔴 节点离线: " + target.toString() + " (原因: " + reason + ", 转发时发现)");
+				publishLocked(events);
+			}
+		}
+	}
+	for (const auto& event : events)
+		_logger.notice(event);
+
+	std::lock_guard<std::mutex> lock(_scheduleMutex);
+	if (_running)
+	{
+		_extraRoundRequested = true;
+		scheduleLocked(std::chrono::milliseconds(0));
+	}
+}
+
+
+std::chrono::milliseconds HealthMonitor::nextInterval() const
+{
+	return snapshot()->paused() ? _pSettings->failureInterval : _pSettings->updateInterval;
+}
+
+} } // namespace ForwardOptimal::Health

@@ -1,0 +1,89 @@
+#pragma once
+
+#include "config/Settings.h"
+#include "health/HealthSnapshot.h"
+#include "health/Prober.h"
+
+#include "Poco/Logger.h"
+#include "Poco/Util/Timer.h"
+#include "Poco/Util/TimerTask.h"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace ForwardOptimal {
+namespace Health {
+
+/// Runs the health rounds on a Poco timer and publishes the ranked targets.
+///
+/// A round probes every target concurrently (one thread per target, so it lasts as long as
+/// the slowest probe), folds the results in with the Selector's rules, publishes a new
+/// immutable HealthSnapshot, logs each state change on a line of its own and then the spec's
+/// report. The next round follows after `updateInterval` while some target is usable and after
+/// `failureInterval` while none is; a failure reported by the forwarding path takes the target
+/// out at once and brings the next round forward.
+///
+/// Thread-safety: snapshot() and reportFailure() may be called from any thread; rounds never
+/// overlap. Locks are held for bookkeeping only, never across socket I/O.
+class HealthMonitor
+{
+public:
+	static constexpr std::chrono::milliseconds MIN_EXTRA_ROUND_GAP{1000};
+		/// An extra round asked for by reportFailure() starts at most this soon after the
+		/// previous round started, so a storm of failing clients cannot become a probe storm.
+
+	HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober);
+		/// The prober must outlive the monitor.
+
+	~HealthMonitor();
+
+	HealthMonitor(const HealthMonitor&) = delete;
+	HealthMonitor& operator=(const HealthMonitor&) = delete;
+
+	void start();
+		/// Runs the first round now (so the first clients already have a route), then
+		/// schedules the following ones on the timer.
+
+	void stop();
+		/// Cancels the schedule and waits for a running round. Idempotent.
+
+	void runRound();
+		/// One complete round, synchronously (the timer calls this; so can tests).
+
+	std::shared_ptr<const HealthSnapshot> snapshot() const;
+		/// The latest published state. Cheap: one mutex-protected shared_ptr copy.
+
+	void reportFailure(const Config::Endpoint& target, const std::string& reason);
+		/// The forwarding path could not connect to `target`: it leaves the ranking now (the
+		/// next best serves the following clients) and a probe round is scheduled promptly.
+
+	std::chrono::milliseconds nextInterval() const;
+		/// updateInterval while some target is usable, failureInterval while none is.
+
+private:
+	class RoundTask;
+	void onTimer();
+	void scheduleLocked(std::chrono::milliseconds delay);
+	void publishLocked(std::vector<std::string>& events);
+
+	Poco::Logger& _logger;
+	std::shared_ptr<const Config::Settings> _pSettings;
+	Prober& _prober;
+
+	std::mutex _roundMutex;                     // serializes rounds
+	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round
+	std::vector<TargetStatus> _targets;
+	std::shared_ptr<const HealthSnapshot> _pSnapshot;
+	std::uint64_t _round = 0;
+
+	std::mutex _scheduleMutex;                  // guards the fields below
+	Poco::Util::Timer _timer;
+	Poco::Util::TimerTask::Ptr _pPending;
+	bool _running = false;
+	bool _extraRoundRequested = false;
+	std::chrono::steady_clock::time_point _lastRoundStart;
+};
+
+} } // namespace ForwardOptimal::Health

@@ -1,0 +1,78 @@
+#include "health/HealthReport.h"
+
+#include "health/Selector.h"
+
+#include "Poco/DateTimeFormatter.h"
+#include "Poco/LocalDateTime.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace ForwardOptimal {
+namespace Health {
+
+std::string HealthReport::latency(double milliseconds)
+{
+	// Three significant digits are plenty for a connect time, and no trailing zeros: 50ms, 12.5ms, 0.42ms.
+	char buffer[32];
+	const char* format = milliseconds >= 100 ? "%.0f" : milliseconds >= 10 ? "%.1f" : "%.2f";
+	std::snprintf(buffer, sizeof buffer, format, milliseconds);
+	std::string text = buffer;
+	if (text.find('.') != std::string::npos)
+	{
+		text.erase(text.find_last_not_of('0') + 1);
+		if (text.back() == '.')
+			text.pop_back();
+	}
+	return text + "ms";
+}
+
+
+std::string HealthReport::seconds(std::chrono::milliseconds value)
+{
+	std::ostringstream out;
+	out << static_cast<double>(value.count()) / 1000.0;
+	return out.str();
+}
+
+
+std::string HealthReport::targetLine(const TargetStatus& status, const Config::Settings& settings)
+{
+	std::string name = status.target.toString();
+	if (!status.probed)
+		return "⏳ 未检查 " + name;
+	if (!status.healthy)
+		return "❌ 离线 " + name + " (原因: " + status.lastError + ")";
+	if (!Selector::usable(status, settings))
+		return "⚠️ 过慢 " + name + " (延迟: " + latency(status.smoothedLatencyMs) + " > maxLatency "
+			+ latency(settings.maxLatencyMs) + ")";
+	return "✅ 在线 " + name + " (延迟: " + latency(status.smoothedLatencyMs) + ")";
+}
+
+
+std::string HealthReport::render(const HealthSnapshot& snapshot, const Config::Settings& settings,
+	std::chrono::milliseconds nextCheck)
+{
+	const std::string rule = "==============================";
+	const TargetStatus* best = snapshot.best();
+	std::string ok = best ? "✓" : "✗";
+	std::ostringstream out;
+	out << "\n" << rule << "\n"
+		<< "节点健康检查报告 - " << Poco::DateTimeFormatter::format(Poco::LocalDateTime(snapshot.at), "%Y-%m-%d %H:%M:%S") << "\n";
+	if (best)
+		out << "✓ 最优目标: " << best->target.toString() << " (延迟: " << latency(best->smoothedLatencyMs) << ")\n";
+	else
+		out << "✗ 最优目标: 无\n";
+	out << ok << " 健康节点: " << snapshot.healthyCount() << "/" << snapshot.targets.size() << "\n"
+		<< ok << " 服务状态: " << (best ? "正常运行" : "已暂停 (无健康节点, 新连接将被立即关闭)") << "\n"
+		<< "✓ 下次检查: " << seconds(nextCheck) << "秒后\n"
+		<< "✓ Proxy Protocol: " << (settings.proxyProtocol == Config::ProxyProtocol::NONE
+			? std::string("未启用") : Config::toString(settings.proxyProtocol)) << "\n"
+		<< "--- 节点详细状态 ---\n";
+	for (const auto& status : snapshot.targets)
+		out << "  " << targetLine(status, settings) << "\n";
+	out << rule;
+	return out.str();
+}
+
+} } // namespace ForwardOptimal::Health

@@ -1,0 +1,31 @@
+#pragma once
+
+#include "config/Settings.h"
+#include "health/HealthSnapshot.h"
+
+#include <chrono>
+#include <string>
+
+namespace ForwardOptimal {
+namespace Health {
+
+/// The spec's health report block (节点健康检查报告) and the wording shared with the state-change
+/// lines. Pure text functions; thread-safe.
+class HealthReport
+{
+public:
+	static std::string render(const HealthSnapshot& snapshot, const Config::Settings& settings,
+		std::chrono::milliseconds nextCheck);
+		/// The multi-line report, starting with a newline so the block lines up in the log.
+
+	static std::string latency(double milliseconds);
+		/// "50ms", "12.5ms", "0.42ms".
+
+	static std::string seconds(std::chrono::milliseconds value);
+		/// "60", "0.5".
+
+	static std::string targetLine(const TargetStatus& status, const Config::Settings& settings);
+		/// "✅ 在线 host:port (延迟: 50ms)" / "❌ 离线 host:port (原因: connection refused)".
+};
+
+} } // namespace ForwardOptimal::Health

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "config/Endpoint.h"
+
+#include <chrono>
+#include <string>
+
+namespace ForwardOptimal {
+namespace Health {
+
+/// What one probe of one target found.
+struct ProbeResult
+{
+	bool ok = false;
+	double latencyMs = 0.0;   /// TCP connect time (name resolution excluded), when ok
+	std::string address;      /// the address the name resolved to, when it did
+	std::string error;        /// short reason when not ok: "connection refused", "timeout after 5s", ...
+};
+
+/// Checks one target. The real one connects over TCP (TcpProber); tests inject scripted
+/// results. probe() is called concurrently for different targets and must not throw.
+class Prober
+{
+public:
+	virtual ~Prober() = default;
+	virtual ProbeResult probe(const Config::Endpoint& target, std::chrono::milliseconds timeout) = 0;
+};
+
+} } // namespace ForwardOptimal::Health

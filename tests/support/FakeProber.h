@@ -1,0 +1,58 @@
+#pragma once
+
+#include "health/Prober.h"
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace ForwardOptimal {
+namespace Test {
+
+/// A scripted prober for unit tests: each target answers with whatever the test set last
+/// (default: refused). Counts the probes. Thread-safe, as the monitor probes concurrently.
+class FakeProber: public Health::Prober
+{
+public:
+	void up(const std::string& target, double latencyMs)
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		Health::ProbeResult result;
+		result.ok = true;
+		result.latencyMs = latencyMs;
+		_results[target] = result;
+	}
+
+	void down(const std::string& target, const std::string& error = "connection refused")
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		Health::ProbeResult result;
+		result.error = error;
+		_results[target] = result;
+	}
+
+	int probes() const
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		return _probes;
+	}
+
+	Health::ProbeResult probe(const Config::Endpoint& target, std::chrono::milliseconds) override
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		++_probes;
+		auto it = _results.find(target.toString());
+		if (it != _results.end())
+			return it->second;
+		Health::ProbeResult refused;
+		refused.error = "connection refused";
+		return refused;
+	}
+
+private:
+	mutable std::mutex _mutex;
+	std::map<std::string, Health::ProbeResult> _results;
+	int _probes = 0;
+};
+
+} } // namespace ForwardOptimal::Test
