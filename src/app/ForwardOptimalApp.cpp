@@ -3,7 +3,10 @@
 #include "BuildInfo.h"
 #include "app/Banner.h"
 #include "app/CommandLine.h"
+#include "health/HealthMonitor.h"
+#include "health/TcpProber.h"
 #include "proxy/ProxyServer.h"
+#include "stats/Counters.h"
 
 #include "Poco/AutoPtr.h"
 #include "Poco/JSON/Stringifier.h"
@@ -302,16 +305,21 @@ int ForwardOptimalApp::serve()
 	_logger.information("🔗 Proxy Protocol: " + (settings.proxyProtocol == Config::ProxyProtocol::NONE
 		? std::string("未启用") : Config::toString(settings.proxyProtocol)));
 
+	Health::TcpProber prober(settings.proxyProtocol);
+	Health::HealthMonitor monitor(_loaded.settings, prober);
+	Stats::Counters counters;
+	Proxy::ConnectionContext context{monitor, counters};
 	std::unique_ptr<Proxy::ProxyServer> pServer;
 	try
 	{
-		pServer = std::make_unique<Proxy::ProxyServer>(settings);
+		pServer = std::make_unique<Proxy::ProxyServer>(settings, context);
 	}
 	catch (const Poco::Exception& error)
 	{
 		_logger.fatal("❌ 无法监听: " + error.message());
 		return EXIT_UNAVAILABLE;
 	}
+	monitor.start(); // the first round runs now, so the first clients already have a route
 	pServer->start();
 	_logger.information("🎉 TCP转发服务器启动成功!");
 	_logger.information("🔗 监听地址: " + pServer->address().toString());
@@ -321,6 +329,7 @@ int ForwardOptimalApp::serve()
 	_logger.information(std::string("🛑 收到信号 ") + (signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGQUIT")
 		+ ", 正在停止...");
 	pServer->stop();
+	monitor.stop();
 	_logger.information("👋 ForwardOptimal 已停止");
 	return EXIT_OK;
 }

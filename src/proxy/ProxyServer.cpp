@@ -61,7 +61,7 @@ Poco::Net::ServerSocket ProxyServer::listen(const Config::Endpoint& endpoint, in
 }
 
 
-ProxyServer::ProxyServer(const Config::Settings& settings):
+ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context):
 	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
 	_socket(listen(settings.bindAddr, LISTEN_BACKLOG))
 {
@@ -69,7 +69,7 @@ ProxyServer::ProxyServer(const Config::Settings& settings):
 	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
 	pParams->setMaxQueued(static_cast<int>(settings.maxQueued));
 	pParams->setThreadIdleTime(Poco::Timespan(THREAD_IDLE_SECONDS, 0));
-	_pServer = std::make_unique<Poco::Net::TCPServer>(new ForwardConnectionFactory, _threads, _socket, pParams);
+	_pServer = std::make_unique<Poco::Net::TCPServer>(new ForwardConnectionFactory(context), _threads, _socket, pParams);
 }
 
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/Settings.h"
+#include "proxy/ForwardConnection.h"
 
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/SocketAddress.h"
@@ -24,9 +25,10 @@ public:
 		/// Relay threads keep their buffers on the heap; 256 KiB of stack is ample and keeps
 		/// thousands of threads cheap in address space.
 
-	explicit ProxyServer(const Config::Settings& settings);
+	ProxyServer(const Config::Settings& settings, ConnectionContext& context);
 		/// Binds and listens on settings.bindAddr. Throws Poco::IOException naming the
 		/// address and the reason (port in use, permission denied, unknown host).
+		/// `context` must outlive the server.
 
 	~ProxyServer();
 

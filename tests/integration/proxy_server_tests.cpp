@@ -1,6 +1,8 @@
 #include "config/SettingsLoader.h"
+#include "health/HealthMonitor.h"
 #include "proxy/ProxyServer.h"
 
+#include "FakeProber.h"
 #include "TestSupport.h"
 
 #include "Poco/Exception.h"
@@ -32,13 +34,29 @@ std::size_t connectAndReadToEnd(const Poco::Net::SocketAddress& address)
 	return total;
 }
 
+// A health monitor whose one target answers (or not) as the test says, and the connection
+// context built on it.
+struct Fixture
+{
+	Fixture()
+	{
+		prober.up("127.0.0.1:9", 1.0);
+		monitor.runRound();
+	}
+
+	FakeProber prober;
+	Health::HealthMonitor monitor{std::make_shared<Config::Settings>(settingsFor("127.0.0.1:0")), prober};
+	Stats::Counters counters;
+	Proxy::ConnectionContext context{monitor, counters};
+};
+
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(proxy_server_tests)
+BOOST_FIXTURE_TEST_SUITE(proxy_server_tests, Fixture)
 
 BOOST_AUTO_TEST_CASE(accepts_and_closes_clients_on_ipv4)
 {
-	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
 	server.start();
 	BOOST_TEST(server.address().port() != 0);
 	BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
@@ -47,7 +65,7 @@ BOOST_AUTO_TEST_CASE(accepts_and_closes_clients_on_ipv4)
 
 BOOST_AUTO_TEST_CASE(listens_on_ipv6_loopback)
 {
-	Proxy::ProxyServer server(settingsFor("[::1]:0"));
+	Proxy::ProxyServer server(settingsFor("[::1]:0"), context);
 	server.start();
 	BOOST_TEST(server.address().host().toString() == "::1");
 	BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
@@ -55,7 +73,7 @@ BOOST_AUTO_TEST_CASE(listens_on_ipv6_loopback)
 
 BOOST_AUTO_TEST_CASE(wildcard_port_accepts_ipv4_and_ipv6)
 {
-	Proxy::ProxyServer server(settingsFor(":0"));
+	Proxy::ProxyServer server(settingsFor(":0"), context);
 	server.start();
 	std::uint16_t port = server.address().port();
 	connectAndReadToEnd(Poco::Net::SocketAddress("127.0.0.1", port));
@@ -65,11 +83,11 @@ BOOST_AUTO_TEST_CASE(wildcard_port_accepts_ipv4_and_ipv6)
 
 BOOST_AUTO_TEST_CASE(port_in_use_fails_naming_the_address)
 {
-	Proxy::ProxyServer first(settingsFor("127.0.0.1:0"));
+	Proxy::ProxyServer first(settingsFor("127.0.0.1:0"), context);
 	std::string taken = "127.0.0.1:" + std::to_string(first.address().port());
 	try
 	{
-		Proxy::ProxyServer second(settingsFor(taken));
+		Proxy::ProxyServer second(settingsFor(taken), context);
 		BOOST_FAIL("a second server bound the same port");
 	}
 	catch (const Poco::IOException& error)
@@ -81,14 +99,14 @@ BOOST_AUTO_TEST_CASE(port_in_use_fails_naming_the_address)
 
 BOOST_AUTO_TEST_CASE(thread_pool_and_queue_follow_the_settings)
 {
-	Proxy::ProxyServer server(settingsFor("127.0.0.1:0", ", \"maxConnections\": 3, \"maxQueued\": 7"));
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0", ", \"maxConnections\": 3, \"maxQueued\": 7"), context);
 	BOOST_TEST(server.server().maxThreads() == 3);
 	BOOST_TEST(server.server().params().getMaxQueued() == 7);
 }
 
 BOOST_AUTO_TEST_CASE(stop_closes_the_listener_and_is_idempotent)
 {
-	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
 	server.start();
 	Poco::Net::SocketAddress address = server.address();
 	server.stop();
@@ -100,18 +118,40 @@ BOOST_AUTO_TEST_CASE(start_stop_cycles_leak_no_descriptors)
 {
 	// Warm up once: the first use of POCO's networking opens descriptors that stay.
 	{
-		Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+		Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
 		server.start();
 		connectAndReadToEnd(server.address());
 	}
 	int baseline = openFdCount();
 	for (int i = 0; i < 20; ++i)
 	{
-		Proxy::ProxyServer server(settingsFor("127.0.0.1:0"));
+		Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
 		server.start();
 		connectAndReadToEnd(server.address());
 	}
 	BOOST_TEST(openFdCount() == baseline);
+}
+
+BOOST_AUTO_TEST_CASE(closes_clients_at_once_while_no_target_is_healthy)
+{
+	prober.down("127.0.0.1:9");
+	monitor.runRound();
+	BOOST_TEST_REQUIRE(monitor.snapshot()->paused());
+	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
+	server.start();
+	for (int i = 0; i < 5; ++i)
+	{
+		try
+		{
+			BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
+		}
+		catch (const Poco::Net::ConnectionResetException&)
+		{
+			// A reset is how a paused proxy says "nothing here" at once; either end is fine.
+		}
+	}
+	BOOST_TEST(waitFor([&] { return counters.refusedNoTarget == 5; }, 5s));
+	BOOST_TEST(counters.accepted == 5u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
