@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <typeinfo>
 
 namespace ForwardOptimal {
 namespace Health {
@@ -26,9 +27,12 @@ std::string describe(const Poco::Exception& error, std::chrono::milliseconds tim
 	}
 	if (dynamic_cast<const Poco::Net::ConnectionRefusedException*>(&error))
 		return "connection refused";
-	if (dynamic_cast<const Poco::Net::HostNotFoundException*>(&error)
-		|| dynamic_cast<const Poco::Net::NoAddressFoundException*>(&error))
-		return "DNS: " + error.displayText();
+	if (dynamic_cast<const Poco::Net::DNSException*>(&error))
+	{
+		// "DNS: Host not found: name", "DNS: Temporary DNS error while resolving: name"
+		bool generic = typeid(error) == typeid(Poco::Net::DNSException);
+		return "DNS: " + (generic ? error.message() : error.displayText());
+	}
 	if (error.code() != 0)
 		return std::strerror(error.code());
 	return error.displayText();
