@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Installs what the tests need, builds, and runs every test suite with CTest.
-#   ./scripts/test.sh            all suites
-#   ./scripts/test.sh -L unit    extra arguments go to ctest (labels: unit, integration, e2e)
+#   ./scripts/test.sh                      all suites
+#   ./scripts/test.sh -L unit              extra arguments go to ctest (labels: unit, integration, e2e)
+#   ./scripts/test.sh --sanitize thread    the same under TSan (or 'address': ASan+UBSan), built
+#                                          in build-thread/ (build-address/)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+
+sanitize=""
+if [ "${1:-}" = "--sanitize" ]; then
+  sanitize=${2:?"--sanitize needs 'address' or 'thread'"}
+  shift 2
+  FO_BUILD_DIR="$FO_ROOT/build-$sanitize"
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$FO_ROOT/tests/sanitizers/tsan.supp"
+  export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
+fi
+
 fo_install_packages "${FO_BUILD_PACKAGES[@]}" iproute2
-fo_build -DFO_BUILD_TESTS=ON
-fo_log "running the tests"
+fo_build -DFO_BUILD_TESTS=ON -DFO_SANITIZE="$sanitize"
+fo_log "running the tests${sanitize:+ under the $sanitize sanitizer}"
 cd "$FO_BUILD_DIR"
 ctest --output-on-failure --timeout 900 "$@"

@@ -67,7 +67,9 @@ void HealthMonitor::stop()
 			_pPending->cancel();
 		_pPending = nullptr;
 	}
-	_timer.cancel(true); // waits for a round in progress
+	// Wait for a round in progress. (Not Timer::cancel(true): in POCO 1.11 its cancel
+	// notification is destroyed by the timer thread while the caller may still wait on it.)
+	std::lock_guard<std::mutex> wait(_roundMutex);
 }
 
 

@@ -47,7 +47,8 @@ public:
 		/// schedules the following ones on the timer.
 
 	void stop();
-		/// Cancels the schedule and waits for a running round. Idempotent.
+		/// Cancels the schedule and waits for a running round. Idempotent. (A timer task that
+		/// had already fired returns without probing; the timer thread ends with the monitor.)
 
 	void runRound();
 		/// One complete round, synchronously (the timer calls this; so can tests).
