@@ -11,10 +11,7 @@ sanitize=""
 if [ "${1:-}" = "--sanitize" ]; then
   sanitize=${2:?"--sanitize needs 'address' or 'thread'"}
   shift 2
-  FO_BUILD_DIR="$FO_ROOT/build-$sanitize"
-  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$FO_ROOT/tests/sanitizers/tsan.supp"
-  export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
-  export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
+  FO_BUILD_DIR="$FO_ROOT/build-$sanitize"   # the sanitizer options reach the tests through CTest
 fi
 
 fo_install_packages "${FO_BUILD_PACKAGES[@]}" iproute2
