@@ -5,6 +5,7 @@
 #include "app/CommandLine.h"
 #include "health/HealthMonitor.h"
 #include "health/TcpProber.h"
+#include "pool/UpstreamPool.h"
 #include "proxy/ProxyServer.h"
 #include "stats/Counters.h"
 
@@ -308,7 +309,8 @@ int ForwardOptimalApp::serve()
 	Health::TcpProber prober(settings.proxyProtocol);
 	Health::HealthMonitor monitor(_loaded.settings, prober);
 	Stats::Counters counters;
-	Proxy::ConnectionContext context{monitor, counters};
+	Pool::UpstreamPool pool(_loaded.settings, monitor, counters);
+	Proxy::ConnectionContext context{settings, monitor, pool, counters};
 	std::unique_ptr<Proxy::ProxyServer> pServer;
 	try
 	{
@@ -320,6 +322,7 @@ int ForwardOptimalApp::serve()
 		return EXIT_UNAVAILABLE;
 	}
 	monitor.start(); // the first round runs now, so the first clients already have a route
+	pool.start();
 	pServer->start();
 	_logger.information("🎉 TCP转发服务器启动成功!");
 	_logger.information("🔗 监听地址: " + pServer->address().toString());
@@ -329,6 +332,7 @@ int ForwardOptimalApp::serve()
 	_logger.information(std::string("🛑 收到信号 ") + (signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGQUIT")
 		+ ", 正在停止...");
 	pServer->stop();
+	pool.stop();
 	monitor.stop();
 	_logger.information("👋 ForwardOptimal 已停止");
 	return EXIT_OK;

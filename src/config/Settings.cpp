@@ -40,6 +40,11 @@ Poco::JSON::Object::Ptr Settings::toJson() const
 	json->set("proxyProtocol", toString(proxyProtocol));
 	json->set("maxConnections", maxConnections);
 	json->set("maxQueued", maxQueued);
+	json->set("connectTimeout", seconds(connectTimeout));
+	json->set("idleTimeout", seconds(idleTimeout));
+	json->set("bufferSize", bufferSize);
+	json->set("poolSize", poolSize);
+	json->set("poolMaxIdle", seconds(poolMaxIdle));
 	json->set("probeTimeout", seconds(probeTimeout));
 	json->set("switchMargin", switchMarginMs);
 	json->set("switchMarginPercent", switchMarginPercent);

@@ -34,6 +34,13 @@ struct Settings
 	unsigned maxConnections = 1024;        /// relay threads, so concurrent client sessions
 	unsigned maxQueued = 256;              /// accepted clients waiting for a thread
 
+	// Forwarding (see ForwardConnection, Relay, UpstreamPool).
+	std::chrono::milliseconds connectTimeout{5000};  /// upstream connect timeout
+	std::chrono::milliseconds idleTimeout{30000};    /// no byte either way for this long ends a session; 0 = never
+	std::size_t bufferSize = 32 * 1024;    /// relay buffer per direction
+	unsigned poolSize = 2;                 /// pre-connected idle sockets kept for the best target; 0 = off
+	std::chrono::milliseconds poolMaxIdle{10000};    /// an idle pooled socket older than this is replaced
+
 	// Health checking and selection (see HealthMonitor and Selector).
 	std::chrono::milliseconds probeTimeout{5000};   /// TCP connect timeout of a probe
 	double switchMarginMs = 5.0;           /// a challenger must be this much faster to take over...

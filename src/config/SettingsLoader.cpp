@@ -45,6 +45,11 @@ const KeySpec KEYS[] = {
 	{"proxyProtocol", ValueType::STRING},
 	{"maxConnections", ValueType::NUMBER},
 	{"maxQueued", ValueType::NUMBER},
+	{"connectTimeout", ValueType::NUMBER},
+	{"idleTimeout", ValueType::NUMBER},
+	{"bufferSize", ValueType::NUMBER},
+	{"poolSize", ValueType::NUMBER},
+	{"poolMaxIdle", ValueType::NUMBER},
 	{"probeTimeout", ValueType::NUMBER},
 	{"switchMargin", ValueType::NUMBER},
 	{"switchMarginPercent", ValueType::NUMBER},
@@ -309,6 +314,19 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 	settings->maxConnections = reader.wholeNumber("maxConnections", settings->maxConnections, 1, 100000);
 	settings->maxQueued = reader.wholeNumber("maxQueued", settings->maxQueued, 1, 100000);
 
+	settings->connectTimeout = reader.seconds("connectTimeout", settings->connectTimeout, false);
+	if (reader.has("idleTimeout"))
+	{
+		double idle = reader.ranged("idleTimeout", 30, 0, 86400, " seconds (0 = no idle timeout)");
+		settings->idleTimeout = std::chrono::milliseconds(static_cast<long long>(std::llround(idle * 1000.0)));
+	}
+	settings->bufferSize = reader.wholeNumber("bufferSize", static_cast<unsigned>(settings->bufferSize), 1024, 1048576);
+	settings->poolSize = reader.wholeNumber("poolSize", settings->poolSize, 0, 64);
+	// PROXY receivers give up on a silent connection after a few seconds (the spec allows 3 s),
+	// so with the header on, pooled sockets are recycled sooner by default.
+	if (settings->proxyProtocol != ProxyProtocol::NONE)
+		settings->poolMaxIdle = std::chrono::milliseconds(2000);
+	settings->poolMaxIdle = reader.seconds("poolMaxIdle", settings->poolMaxIdle, false);
 	settings->probeTimeout = reader.seconds("probeTimeout", settings->probeTimeout, false);
 	settings->switchMarginMs = reader.ranged("switchMargin", settings->switchMarginMs, 0, 60000, " ms");
 	settings->switchMarginPercent = reader.ranged("switchMarginPercent", settings->switchMarginPercent, 0, 1000, " %");

@@ -1,9 +1,66 @@
 #include "proxy/ForwardConnection.h"
 
+#include "proxy/Relay.h"
+#include "proxyprotocol/ProxyHeader.h"
+
 #include "Poco/Exception.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace ForwardOptimal {
 namespace Proxy {
+
+namespace {
+
+// Counts a session as active for as long as it lives, whatever way it ends.
+struct ActiveSession
+{
+	explicit ActiveSession(std::atomic<std::int64_t>& counter): _counter(counter) { ++_counter; }
+	~ActiveSession() { --_counter; }
+	std::atomic<std::int64_t>& _counter;
+};
+
+void sendAll(Poco::Net::StreamSocket& socket, const std::string& bytes)
+{
+	std::size_t sent = 0;
+	while (sent < bytes.size())
+	{
+		int n = socket.sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+		if (n <= 0)
+			throw Poco::IOException("the upstream stopped accepting data");
+		sent += static_cast<std::size_t>(n);
+	}
+}
+
+} // namespace
+
+
+StopSignal::StopSignal()
+{
+	if (::pipe2(_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		throw Poco::SystemException(std::string("pipe: ") + std::strerror(errno));
+}
+
+
+StopSignal::~StopSignal()
+{
+	::close(_pipe[0]);
+	::close(_pipe[1]);
+}
+
+
+void StopSignal::trigger()
+{
+	char byte = 1;
+	if (::write(_pipe[1], &byte, 1) < 0 && errno != EAGAIN)
+		poco_unexpected();
+}
+
 
 ForwardConnection::ForwardConnection(const Poco::Net::StreamSocket& socket, ConnectionContext& context):
 	Poco::Net::TCPServerConnection(socket),
@@ -15,43 +72,101 @@ ForwardConnection::ForwardConnection(const Poco::Net::StreamSocket& socket, Conn
 
 void ForwardConnection::run()
 {
+	Poco::Net::StreamSocket& client = socket();
+	++_context.counters.accepted;
+	ActiveSession active(_context.counters.activeSessions);
 	try
 	{
-		Poco::Net::StreamSocket& client = socket();
-		++_context.counters.accepted;
-		std::shared_ptr<const Health::HealthSnapshot> pRoute = _context.monitor.snapshot();
-		if (pRoute->paused())
-		{
-			refuseWhilePaused(client);
-			return;
-		}
-		if (_logger.debug())
-			_logger.debug("client " + client.peerAddress().toString() + " accepted, best target "
-				+ pRoute->best()->target.toString() + "; closing (no forwarding yet)");
-		client.shutdown();
-		client.close();
+		serve(client);
 	}
 	catch (const Poco::Exception& error)
 	{
-		_logger.debug("client closed with error: " + error.displayText());
+		_logger.debug("session ended with error: " + error.displayText());
 	}
 	catch (const std::exception& error)
 	{
-		_logger.error(std::string("unexpected error in connection: ") + error.what());
+		_logger.error(std::string("unexpected error in a session: ") + error.what());
 	}
+	++_context.counters.completedSessions;
 }
 
 
-void ForwardConnection::refuseWhilePaused(Poco::Net::StreamSocket& client)
+void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
-	std::uint64_t refused = ++_context.counters.refusedNoTarget;
+	const Config::Settings& settings = _context.settings;
+	std::shared_ptr<const Health::HealthSnapshot> pRoute = _context.monitor.snapshot();
+	if (pRoute->paused())
+	{
+		refuse(client, _context.counters.refusedNoTarget, _context.refusalLog, "服务已暂停 (没有健康的目标节点)");
+		return;
+	}
+
+	auto started = std::chrono::steady_clock::now();
+	Poco::Net::StreamSocket upstream;
+	const Health::TargetStatus* pTarget = nullptr;
+	bool pooled = false;
+	std::size_t attempts = std::min(pRoute->ranking.size(), MAX_ATTEMPTS);
+	for (std::size_t i = 0; i < attempts && !pTarget; ++i)
+	{
+		const Health::TargetStatus& candidate = pRoute->targets[pRoute->ranking[i]];
+		try
+		{
+			upstream = _context.pool.acquire(candidate, pooled);
+			pTarget = &candidate;
+			if (i > 0)
+				++_context.counters.failovers;
+		}
+		catch (const Poco::Exception& error)
+		{
+			++_context.counters.upstreamFailures;
+			_context.monitor.reportFailure(candidate.target, "connect: " + error.displayText());
+		}
+	}
+	if (!pTarget)
+	{
+		refuse(client, _context.counters.refusedNoUpstream, _context.failureLog, "没有可连接的目标节点");
+		return;
+	}
+
+	Pool::UpstreamPool::tune(client);
+	if (settings.proxyProtocol != Config::ProxyProtocol::NONE)
+	{
+		Poco::Net::SocketAddress source = client.peerAddress();
+		Poco::Net::SocketAddress destination = client.address();
+		upstream.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(settings.connectTimeout).count()));
+		sendAll(upstream, settings.proxyProtocol == Config::ProxyProtocol::V2
+			? ProxyProtocol::ProxyHeader::v2(source, destination)
+			: ProxyProtocol::ProxyHeader::v1(source, destination));
+	}
+
+	Relay relay(client.impl()->sockfd(), upstream.impl()->sockfd(), settings.bufferSize, settings.idleTimeout,
+		_context.stop.fd());
+	RelayResult result = relay.run();
+	_context.counters.bytesClientToUpstream += result.clientToUpstream;
+	_context.counters.bytesUpstreamToClient += result.upstreamToClient;
+	if (_logger.debug())
+	{
+		double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+		_logger.debug("session " + client.peerAddress().toString() + " -> " + pTarget->target.toString()
+			+ (pooled ? " (pooled)" : "") + ": " + std::to_string(result.clientToUpstream) + " bytes up, "
+			+ std::to_string(result.upstreamToClient) + " bytes down, " + std::to_string(seconds) + " s, "
+			+ toString(result.end) + (result.detail.empty() ? "" : " (" + result.detail + ")"));
+	}
+	upstream.close();
+	client.close();
+}
+
+
+void ForwardConnection::refuse(Poco::Net::StreamSocket& client, std::atomic<std::uint64_t>& counter,
+	Stats::RateLimiter& limiter, const std::string& why)
+{
+	std::uint64_t refused = ++counter;
 	std::string peer = client.peerAddress().toString();
-	// Close with a reset rather than a FIN: the client learns at once that nothing is there.
+	// A reset rather than a FIN: the client learns at once that nothing is there.
 	client.setLinger(true, 0);
 	client.close();
-	if (_context.refusalLog.allow())
-		_logger.warning("⛔ 服务已暂停 (没有健康的目标节点): 立即关闭新连接 " + peer
-			+ ", 累计已拒绝 " + std::to_string(refused) + " 个");
+	if (limiter.allow())
+		_logger.warning("⛔ " + why + ": 立即关闭新连接 " + peer + ", 累计已拒绝 " + std::to_string(refused) + " 个");
 }
 
 

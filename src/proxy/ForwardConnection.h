@@ -1,6 +1,8 @@
 #pragma once
 
+#include "config/Settings.h"
 #include "health/HealthMonitor.h"
+#include "pool/UpstreamPool.h"
 #include "stats/Counters.h"
 #include "stats/RateLimiter.h"
 
@@ -12,28 +14,62 @@
 namespace ForwardOptimal {
 namespace Proxy {
 
+/// A one-way latch that running sessions can poll(): readable once triggered. Thread-safe.
+class StopSignal
+{
+public:
+	StopSignal();
+	~StopSignal();
+	StopSignal(const StopSignal&) = delete;
+	StopSignal& operator=(const StopSignal&) = delete;
+	int fd() const { return _pipe[0]; }
+	void trigger();
+
+private:
+	int _pipe[2];
+};
+
 /// What every connection needs from the rest of the process; owned by ProxyServer's owner,
 /// outlives all connections.
 struct ConnectionContext
 {
+	ConnectionContext(const Config::Settings& settings_, Health::HealthMonitor& monitor_, Pool::UpstreamPool& pool_,
+		Stats::Counters& counters_):
+		settings(settings_), monitor(monitor_), pool(pool_), counters(counters_)
+	{
+	}
+
+	const Config::Settings& settings;
 	Health::HealthMonitor& monitor;
+	Pool::UpstreamPool& pool;
 	Stats::Counters& counters;
 	Stats::RateLimiter refusalLog{std::chrono::seconds(10)};
+	Stats::RateLimiter failureLog{std::chrono::seconds(10)};
+	StopSignal stop;    /// triggered by ProxyServer::stop(): running sessions end
 };
 
-/// One client session, run on a thread of the ProxyServer's pool. This is the data plane's one
-/// exception boundary: nothing thrown here may escape into the pool thread.
-/// While no target is healthy the client is closed at once and counted (the service is paused).
-/// The relay to the best target arrives with the forwarding issue; until then a client is
-/// accepted and closed straight away, which exercises the accept, dispatch and shutdown paths.
+/// One client session, run on a thread of the ProxyServer's pool; the data plane's one
+/// exception boundary: nothing thrown here escapes into the pool thread.
+///   1. No healthy target: the client is closed at once and counted (the service is paused).
+///   2. An upstream socket for the best target from the pool; if the target cannot be
+///      reached, the health monitor hears of it and the next-best target is tried
+///      (at most MAX_ATTEMPTS targets), so a target dying between probes costs the client
+///      only a little time.
+///   3. The PROXY header, if configured, in one write: the client's address as source, the
+///      address the client connected to as destination.
+///   4. The Relay, until both directions are done; then counters and a debug line.
 class ForwardConnection: public Poco::Net::TCPServerConnection
 {
 public:
+	static constexpr std::size_t MAX_ATTEMPTS = 3;
+
 	ForwardConnection(const Poco::Net::StreamSocket& socket, ConnectionContext& context);
 	void run() override;
 
 private:
-	void refuseWhilePaused(Poco::Net::StreamSocket& client);
+	void serve(Poco::Net::StreamSocket& client);
+	void refuse(Poco::Net::StreamSocket& client, std::atomic<std::uint64_t>& counter, Stats::RateLimiter& limiter,
+		const std::string& why);
 
 	ConnectionContext& _context;
 	Poco::Logger& _logger;

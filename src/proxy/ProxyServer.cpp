@@ -62,6 +62,7 @@ Poco::Net::ServerSocket ProxyServer::listen(const Config::Endpoint& endpoint, in
 
 
 ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context):
+	_context(context),
 	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
 	_socket(listen(settings.bindAddr, LISTEN_BACKLOG))
 {
@@ -99,7 +100,8 @@ void ProxyServer::stop()
 	_stopped = true;
 	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
 	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
-	_threads.joinAll();  // running sessions end by themselves
+	_context.stop.trigger();
+	_threads.joinAll();
 }
 
 

@@ -39,8 +39,8 @@ public:
 		/// Starts accepting clients.
 
 	void stop();
-		/// Stops accepting, closes the listening socket, waits for running sessions to end.
-		/// Idempotent.
+		/// Stops accepting, closes the listening socket, ends the running sessions and waits
+		/// for their threads. Idempotent.
 
 	Poco::Net::SocketAddress address() const;
 		/// The address actually bound (the real port when bindAddr asked for port 0).
@@ -54,6 +54,7 @@ public:
 		/// never SO_REUSEPORT, so a second instance on the same port fails instead of sharing it.
 
 private:
+	ConnectionContext& _context;
 	Poco::ThreadPool _threads;
 	Poco::Net::ServerSocket _socket;
 	std::unique_ptr<Poco::Net::TCPServer> _pServer;

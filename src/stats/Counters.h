@@ -12,6 +12,16 @@ struct Counters
 {
 	std::atomic<std::uint64_t> accepted{0};          /// clients handed to a connection thread
 	std::atomic<std::uint64_t> refusedNoTarget{0};   /// closed at once: no healthy target
+	std::atomic<std::uint64_t> refusedNoUpstream{0}; /// closed: no target could be connected
+	std::atomic<std::uint64_t> upstreamFailures{0};  /// upstream connects that failed
+	std::atomic<std::uint64_t> failovers{0};         /// sessions served by a later target after a failure
+	std::atomic<std::uint64_t> poolHits{0};          /// sessions that got a pre-connected socket
+	std::atomic<std::uint64_t> poolMisses{0};        /// sessions that had to connect
+	std::atomic<std::uint64_t> poolDiscarded{0};     /// pooled sockets found dead or too old
+	std::atomic<std::int64_t> activeSessions{0};     /// sessions relaying now
+	std::atomic<std::uint64_t> completedSessions{0}; /// sessions that ended, however
+	std::atomic<std::uint64_t> bytesClientToUpstream{0};
+	std::atomic<std::uint64_t> bytesUpstreamToClient{0};
 };
 
 } } // namespace ForwardOptimal::Stats

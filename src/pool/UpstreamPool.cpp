@@ -1,0 +1,212 @@
+#include "pool/UpstreamPool.h"
+
+#include "Poco/Net/SocketAddress.h"
+
+#include <cerrno>
+#include <vector>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace ForwardOptimal {
+namespace Pool {
+
+namespace {
+
+constexpr std::chrono::milliseconds MAINTAIN_PERIOD{100};
+
+} // namespace
+
+
+UpstreamPool::UpstreamPool(std::shared_ptr<const Config::Settings> pSettings, Health::HealthMonitor& monitor, Stats::Counters& counters):
+	_logger(Poco::Logger::get("ForwardOptimal.Pool.UpstreamPool")),
+	_pSettings(std::move(pSettings)),
+	_monitor(monitor),
+	_counters(counters)
+{
+}
+
+
+UpstreamPool::~UpstreamPool()
+{
+	try
+	{
+		stop();
+	}
+	catch (...)
+	{
+		poco_unexpected();
+	}
+}
+
+
+void UpstreamPool::start()
+{
+	if (_pSettings->poolSize == 0 || _thread.joinable())
+		return;
+	_thread = std::thread([this] { maintain(); });
+}
+
+
+void UpstreamPool::stop()
+{
+	std::map<std::string, std::deque<Idle>> closing;
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		_stopping = true;
+		closing.swap(_idle);
+	}
+	_wake.notify_all();
+	if (_thread.joinable())
+		_thread.join();
+	// `closing` goes out of scope here: the sockets close outside the lock.
+}
+
+
+bool UpstreamPool::isAlive(int fd)
+{
+	pollfd p{fd, POLLIN | POLLRDHUP, 0};
+	if (::poll(&p, 1, 0) < 0)
+		return false;
+	if (p.revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+		return false; // closed by the peer, even if a banner is still unread
+	if (p.revents & POLLIN)
+	{
+		char byte;
+		ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	}
+	return true;
+}
+
+
+void UpstreamPool::tune(Poco::Net::StreamSocket& socket)
+{
+	socket.setNoDelay(true);
+	socket.setKeepAlive(true);
+}
+
+
+bool UpstreamPool::fresh(const Idle& idle) const
+{
+	return std::chrono::steady_clock::now() - idle.since < _pSettings->poolMaxIdle
+		&& isAlive(idle.socket.impl()->sockfd());
+}
+
+
+Poco::Net::StreamSocket UpstreamPool::connect(const Health::TargetStatus& target) const
+{
+	// The probe's last resolution, so a session does not wait for DNS; a name never resolved
+	// yet is resolved now.
+	Poco::Net::SocketAddress address = target.address.empty()
+		? Poco::Net::SocketAddress(target.target.host(), target.target.port())
+		: Poco::Net::SocketAddress(target.address);
+	Poco::Net::StreamSocket socket;
+	socket.connect(address, Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(_pSettings->connectTimeout).count()));
+	tune(socket);
+	return socket;
+}
+
+
+Poco::Net::StreamSocket UpstreamPool::acquire(const Health::TargetStatus& target, bool& fromPool)
+{
+	fromPool = false;
+	if (_pSettings->poolSize > 0)
+	{
+		std::vector<Idle> discarded; // closed outside the lock
+		std::unique_lock<std::mutex> lock(_mutex);
+		auto it = _idle.find(target.target.toString());
+		while (it != _idle.end() && !it->second.empty())
+		{
+			Idle idle = std::move(it->second.front());
+			it->second.pop_front();
+			if (fresh(idle))
+			{
+				lock.unlock();
+				_wake.notify_one(); // refill
+				++_counters.poolHits;
+				fromPool = true;
+				return idle.socket;
+			}
+			++_counters.poolDiscarded;
+			discarded.push_back(std::move(idle));
+		}
+		lock.unlock();
+		_wake.notify_one();
+	}
+	++_counters.poolMisses;
+	return connect(target);
+}
+
+
+std::size_t UpstreamPool::idleCount(const Config::Endpoint& target) const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	auto it = _idle.find(target.toString());
+	return it == _idle.end() ? 0 : it->second.size();
+}
+
+
+void UpstreamPool::maintain()
+{
+	std::unique_lock<std::mutex> lock(_mutex);
+	while (!_stopping)
+	{
+		auto pRoute = _monitor.snapshot();
+		const Health::TargetStatus* pBest = pRoute->best();
+		std::string wanted = pBest ? pBest->target.toString() : std::string();
+
+		// Drop what is no longer wanted or no longer good; close it outside the lock.
+		std::vector<Idle> discarded;
+		for (auto it = _idle.begin(); it != _idle.end();)
+		{
+			auto& queue = it->second;
+			for (auto idle = queue.begin(); idle != queue.end();)
+			{
+				if (it->first == wanted && fresh(*idle))
+					++idle;
+				else
+				{
+					++_counters.poolDiscarded;
+					discarded.push_back(std::move(*idle));
+					idle = queue.erase(idle);
+				}
+			}
+			it = queue.empty() ? _idle.erase(it) : std::next(it);
+		}
+
+		std::size_t have = wanted.empty() ? 0 : _idle[wanted].size();
+		if (!wanted.empty() && have < _pSettings->poolSize)
+		{
+			Health::TargetStatus target = *pBest;
+			lock.unlock();
+			discarded.clear();
+			try
+			{
+				Idle idle{connect(target), std::chrono::steady_clock::now()};
+				lock.lock();
+				if (!_stopping)
+					_idle[wanted].push_back(std::move(idle));
+				continue; // more may be needed; no wait
+			}
+			catch (const Poco::Exception& error)
+			{
+				// The health checks decide about the target; the pool just tries again later.
+				_logger.debug("pre-connect to " + wanted + " failed: " + error.displayText());
+				lock.lock();
+			}
+		}
+		else if (!discarded.empty())
+		{
+			lock.unlock();
+			discarded.clear();
+			lock.lock();
+		}
+		_wake.wait_for(lock, MAINTAIN_PERIOD);
+	}
+	_idle.clear();
+}
+
+} } // namespace ForwardOptimal::Pool
