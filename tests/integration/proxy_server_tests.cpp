@@ -1,5 +1,6 @@
 #include "config/SettingsLoader.h"
 #include "health/HealthMonitor.h"
+#include "pool/UpstreamPool.h"
 #include "proxy/ProxyServer.h"
 
 #include "FakeProber.h"
@@ -22,15 +23,22 @@ Config::Settings settingsFor(const std::string& bindAddr, const std::string& ext
 	return *Config::SettingsLoader::loadText(text, "test.json", {}).settings;
 }
 
-// Connects, and reads until the server closes: returns the bytes received (expected: none).
+// Connects, and reads until the server closes (with a FIN or a reset): returns the bytes
+// received. The fixture's one target has nothing listening, so every client is let go at once.
 std::size_t connectAndReadToEnd(const Poco::Net::SocketAddress& address)
 {
 	Poco::Net::StreamSocket client(address);
 	client.setReceiveTimeout(Poco::Timespan(5, 0));
 	char buffer[64];
 	std::size_t total = 0;
-	for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;)
-		total += static_cast<std::size_t>(n);
+	try
+	{
+		for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;)
+			total += static_cast<std::size_t>(n);
+	}
+	catch (const Poco::Net::ConnectionResetException&)
+	{
+	}
 	return total;
 }
 
@@ -44,17 +52,19 @@ struct Fixture
 		monitor.runRound();
 	}
 
+	std::shared_ptr<const Config::Settings> pSettings = std::make_shared<Config::Settings>(settingsFor("127.0.0.1:0", ", \"poolSize\": 0"));
 	FakeProber prober;
-	Health::HealthMonitor monitor{std::make_shared<Config::Settings>(settingsFor("127.0.0.1:0")), prober};
+	Health::HealthMonitor monitor{pSettings, prober};
 	Stats::Counters counters;
-	Proxy::ConnectionContext context{monitor, counters};
+	Pool::UpstreamPool pool{pSettings, monitor, counters};
+	Proxy::ConnectionContext context{*pSettings, monitor, pool, counters};
 };
 
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(proxy_server_tests, Fixture)
 
-BOOST_AUTO_TEST_CASE(accepts_and_closes_clients_on_ipv4)
+BOOST_AUTO_TEST_CASE(accepts_clients_on_ipv4)
 {
 	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
 	server.start();
@@ -141,14 +151,7 @@ BOOST_AUTO_TEST_CASE(closes_clients_at_once_while_no_target_is_healthy)
 	server.start();
 	for (int i = 0; i < 5; ++i)
 	{
-		try
-		{
-			BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
-		}
-		catch (const Poco::Net::ConnectionResetException&)
-		{
-			// A reset is how a paused proxy says "nothing here" at once; either end is fine.
-		}
+		BOOST_TEST(connectAndReadToEnd(server.address()) == 0u);
 	}
 	BOOST_TEST(waitFor([&] { return counters.refusedNoTarget == 5; }, 5s));
 	BOOST_TEST(counters.accepted == 5u);

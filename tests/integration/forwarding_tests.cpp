@@ -1,0 +1,375 @@
+// The forwarding path end to end inside one process: real ProxyServer, HealthMonitor with the
+// TCP prober, UpstreamPool and Relay, real sockets on loopback, in-process backends.
+#include "config/SettingsLoader.h"
+#include "health/HealthMonitor.h"
+#include "health/TcpProber.h"
+#include "pool/UpstreamPool.h"
+#include "proxy/ProxyServer.h"
+#include "proxyprotocol/ProxyHeader.h"
+
+#include "Backend.h"
+#include "TestSupport.h"
+
+#include "Poco/Net/NetException.h"
+#include "Poco/Net/StreamSocket.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <dirent.h>
+#include <future>
+#include <random>
+
+using namespace ForwardOptimal;
+using namespace ForwardOptimal::Test;
+
+namespace {
+
+// ForwardOptimal's parts, wired as the application wires them, in front of `targets`.
+struct Forwarder
+{
+	Forwarder(const std::vector<std::string>& targets, const Config::Overrides& overrides = {})
+	{
+		std::string list;
+		for (const auto& target : targets)
+			list += (list.empty() ? "\"" : ", \"") + target + "\"";
+		pSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [" + list + "],"
+			" \"updateInterval\": 0.2, \"failureInterval\": 0.2, \"probeTimeout\": 2}", "t.json", overrides).settings;
+		prober = std::make_unique<Health::TcpProber>(pSettings->proxyProtocol);
+		monitor = std::make_unique<Health::HealthMonitor>(pSettings, *prober);
+		pool = std::make_unique<Pool::UpstreamPool>(pSettings, *monitor, counters);
+		context = std::make_unique<Proxy::ConnectionContext>(*pSettings, *monitor, *pool, counters);
+		server = std::make_unique<Proxy::ProxyServer>(*pSettings, *context);
+		monitor->start();
+		pool->start();
+		server->start();
+	}
+
+	~Forwarder()
+	{
+		server->stop();
+		pool->stop();
+		monitor->stop();
+	}
+
+	Poco::Net::StreamSocket connect() const
+	{
+		Poco::Net::StreamSocket client(server->address());
+		client.setReceiveTimeout(Poco::Timespan(10, 0));
+		return client;
+	}
+
+	std::shared_ptr<const Config::Settings> pSettings;
+	Stats::Counters counters;
+	std::unique_ptr<Health::TcpProber> prober;
+	std::unique_ptr<Health::HealthMonitor> monitor;
+	std::unique_ptr<Pool::UpstreamPool> pool;
+	std::unique_ptr<Proxy::ConnectionContext> context;
+	std::unique_ptr<Proxy::ProxyServer> server;
+};
+
+std::string randomBytes(std::size_t size, unsigned seed)
+{
+	std::mt19937 generator(seed);
+	std::string data(size, '\0');
+	for (auto& byte : data)
+		byte = static_cast<char>(generator());
+	return data;
+}
+
+// Sends `data` while reading in parallel, half-closes, and returns all that came back.
+std::string roundTrip(Poco::Net::StreamSocket& client, const std::string& data)
+{
+	auto reader = std::async(std::launch::async, [&client] { return Backend::readAll(client); });
+	Backend::sendAll(client, data);
+	client.shutdownSend();
+	return reader.get();
+}
+
+int threadCount()
+{
+	int count = 0;
+	if (DIR* dir = opendir("/proc/self/task"))
+	{
+		while (dirent* entry = readdir(dir))
+			count += entry->d_name[0] != '.';
+		closedir(dir);
+	}
+	return count;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(forwarding_tests)
+
+BOOST_AUTO_TEST_CASE(relays_megabytes_both_ways_intact_for_many_concurrent_clients)
+{
+	Backend backend(Backend::echo());
+	Forwarder forwarder({backend.address()});
+	const int clients = 16;
+	std::vector<std::future<bool>> results;
+	for (int i = 0; i < clients; ++i)
+		results.push_back(std::async(std::launch::async, [&, i] {
+			std::string data = randomBytes(1024 * 1024 + static_cast<std::size_t>(i) * 7919, static_cast<unsigned>(i));
+			Poco::Net::StreamSocket client = forwarder.connect();
+			return roundTrip(client, data) == data;
+		}));
+	int intact = 0;
+	for (auto& result : results)
+		intact += result.get();
+	BOOST_TEST(intact == clients);
+	BOOST_TEST(waitFor([&] { return forwarder.counters.completedSessions == static_cast<std::uint64_t>(clients); }, 10s));
+	BOOST_TEST(forwarder.counters.bytesClientToUpstream >= 16u * 1024 * 1024);
+	BOOST_TEST(forwarder.counters.bytesUpstreamToClient.load() == forwarder.counters.bytesClientToUpstream.load());
+}
+
+BOOST_AUTO_TEST_CASE(propagates_the_upstreams_half_close)
+{
+	// The server speaks first and closes its side at once; the client's bytes must still
+	// reach it afterwards. (Health probes connect too, and send nothing.)
+	std::promise<std::string> receivedByBackend;
+	std::atomic<bool> delivered{false};
+	Backend backend([&](Poco::Net::StreamSocket& socket) {
+		Backend::sendAll(socket, "banner and goodbye\n");
+		socket.shutdownSend();
+		std::string received = Backend::readAll(socket);
+		if (!received.empty() && !delivered.exchange(true))
+			receivedByBackend.set_value(received);
+	});
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}});
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(Backend::readAll(client) == "banner and goodbye\n"); // ends with the FIN passed on
+	Backend::sendAll(client, "late words from the client");
+	client.shutdownSend();
+	auto received = receivedByBackend.get_future();
+	BOOST_TEST_REQUIRE((received.wait_for(10s) == std::future_status::ready));
+	BOOST_TEST(received.get() == "late words from the client");
+}
+
+BOOST_AUTO_TEST_CASE(propagates_the_clients_half_close)
+{
+	Backend backend(Backend::echo());
+	Forwarder forwarder({backend.address()});
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(roundTrip(client, "question") == "question"); // echo answers after the client's FIN
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_ends_a_silent_session_and_frees_its_thread)
+{
+	Backend backend(Backend::hold());
+	Forwarder forwarder({backend.address()}, {{"idleTimeout", "0.5"}});
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(waitFor([&] { return forwarder.counters.activeSessions == 1; }, 5s));
+	BOOST_TEST(Backend::readAll(client).empty()); // returns at EOF, well before the 10 s receive timeout
+	BOOST_TEST(waitFor([&] { return forwarder.counters.activeSessions == 0; }, 10s));
+	BOOST_TEST(waitFor([&] {
+		return static_cast<std::size_t>(backend.open()) == forwarder.pool->idleCount(Config::Endpoint::parseTarget(backend.address()));
+	}, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(upstream_dying_mid_stream_closes_the_client_promptly)
+{
+	Backend backend([](Poco::Net::StreamSocket& socket) {
+		Backend::sendAll(socket, std::string(1000, 'x'));
+		std::this_thread::sleep_for(100ms);
+		socket.setLinger(true, 0); // abort: RST
+		socket.close();
+	});
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}});
+	Poco::Net::StreamSocket client = forwarder.connect();
+	auto started = std::chrono::steady_clock::now();
+	std::string received = Backend::readAll(client);
+	BOOST_TEST(received.size() <= 1000u);
+	bool prompt = std::chrono::steady_clock::now() - started < 8s; // not the 10 s receive timeout
+	BOOST_TEST(prompt);
+	BOOST_TEST(waitFor([&] { return forwarder.counters.activeSessions == 0; }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(client_reset_closes_the_upstream_promptly)
+{
+	std::promise<void> upstreamClosed;
+	std::atomic<bool> closed{false};
+	Backend backend([&](Poco::Net::StreamSocket& socket) {
+		if (!Backend::readAll(socket).empty() && !closed.exchange(true)) // probes send nothing
+			upstreamClosed.set_value();
+	});
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}});
+	Poco::Net::StreamSocket client = forwarder.connect();
+	Backend::sendAll(client, "some bytes");
+	BOOST_TEST(waitFor([&] { return forwarder.counters.activeSessions == 1; }, 5s));
+	client.setLinger(true, 0);
+	client.close();
+	BOOST_TEST((upstreamClosed.get_future().wait_for(8s) == std::future_status::ready));
+	BOOST_TEST(waitFor([&] { return forwarder.counters.activeSessions == 0; }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(fails_over_when_the_best_target_stops_listening_between_probes)
+{
+	Backend first(Backend::echo("first\n"));
+	Backend second(Backend::echo("second\n"));
+	Forwarder forwarder({first.address(), second.address()}, {{"poolSize", "0"}, {"updateInterval", "3600"}});
+	std::string best = forwarder.monitor->snapshot()->best()->target.toString();
+	Backend& dying = best == first.address() ? first : second;
+	std::string survivor = best == first.address() ? "second\n" : "first\n";
+	dying.closeListener();
+
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(roundTrip(client, "hello") == survivor + "hello");
+	BOOST_TEST(forwarder.counters.failovers == 1u);
+	BOOST_TEST(forwarder.counters.upstreamFailures == 1u);
+	BOOST_TEST(forwarder.monitor->snapshot()->best()->target.toString() != best); // reported at once
+}
+
+BOOST_AUTO_TEST_CASE(overload_closes_extra_clients_at_once_and_serves_the_rest)
+{
+	Backend backend(Backend::echo("hi\n"));
+	Forwarder forwarder({backend.address()}, {{"maxConnections", "2"}, {"maxQueued", "1"}, {"poolSize", "0"}});
+	std::vector<Poco::Net::StreamSocket> served;
+	for (int i = 0; i < 2; ++i)
+	{
+		served.push_back(forwarder.connect());
+		char buffer[3];
+		BOOST_TEST(served.back().receiveBytes(buffer, 3) == 3);
+	}
+	Poco::Net::StreamSocket queued = forwarder.connect();
+	BOOST_TEST(waitFor([&] { return forwarder.server->server().queuedConnections() == 1; }, 5s));
+	Poco::Net::StreamSocket extra = forwarder.connect();
+	BOOST_TEST(Backend::readAll(extra).empty()); // closed at once, not after a timeout
+	BOOST_TEST(forwarder.server->server().refusedConnections() >= 1);
+
+	for (auto& client : served)
+		BOOST_TEST(roundTrip(client, "bye") == "bye");
+	BOOST_TEST(roundTrip(queued, "late") == "hi\nlate"); // the queued client is served next
+}
+
+BOOST_AUTO_TEST_CASE(pool_hands_out_pre_connected_sockets_with_the_servers_banner_and_refills)
+{
+	Backend backend(Backend::echo("SSH-2.0-Test\r\n"));
+	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}});
+	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(roundTrip(client, "data") == "SSH-2.0-Test\r\ndata"); // the banner waited in the socket
+	BOOST_TEST(forwarder.counters.poolHits == 1u);
+	BOOST_TEST(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s)); // refilled
+}
+
+BOOST_AUTO_TEST_CASE(pool_never_hands_out_a_socket_the_backend_closed)
+{
+	// Like a server with a short login grace time: idle connections are closed after 100 ms,
+	// some with a parting message.
+	std::atomic<int> idleClosed{0};
+	Backend backend([&](Poco::Net::StreamSocket& socket) {
+		if (!socket.poll(Poco::Timespan(0, 100000), Poco::Net::Socket::SELECT_READ))
+		{
+			if (++idleClosed % 2)
+				Backend::sendAll(socket, "timeout, bye\n");
+			return; // closed by the Backend
+		}
+		char buffer[64];
+		int n = socket.receiveBytes(buffer, sizeof buffer);
+		if (n > 0)
+			Backend::sendAll(socket, "ok:" + std::string(buffer, static_cast<std::size_t>(n)));
+	});
+	Forwarder forwarder({backend.address()}, {{"poolSize", "3"}, {"poolMaxIdle", "60"}});
+	BOOST_TEST_REQUIRE(waitFor([&] { return idleClosed >= 6; }, 10s));
+	for (int i = 0; i < 20; ++i)
+	{
+		Poco::Net::StreamSocket client = forwarder.connect();
+		Backend::sendAll(client, "ping");
+		BOOST_TEST(Backend::readAll(client) == "ok:ping", "client " << i);
+		std::this_thread::sleep_for(std::chrono::milliseconds(i % 4 * 40));
+	}
+	BOOST_TEST(forwarder.counters.poolDiscarded > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pool_drains_when_its_target_stops_being_the_best)
+{
+	Backend first(Backend::hold());
+	Backend second(Backend::hold());
+	Forwarder forwarder({first.address(), second.address()}, {{"poolSize", "2"}});
+	std::string best = forwarder.monitor->snapshot()->best()->target.toString();
+	Backend& old = best == first.address() ? first : second;
+	Backend& next = best == first.address() ? second : first;
+	BOOST_TEST_REQUIRE(waitFor([&] { return old.open() == 2; }, 10s));
+	old.closeListener(); // the next round marks it down; its idle sockets must go
+	BOOST_TEST(waitFor([&] { return old.open() == 0; }, 10s));
+	BOOST_TEST(waitFor([&] { return next.open() == 2; }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(pool_size_zero_keeps_no_idle_connections)
+{
+	// Servers with few idle slots (OpenSSH MaxStartups, iperf3) must be able to opt out.
+	Backend backend(Backend::hold());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}});
+	std::this_thread::sleep_for(1s); // several probe rounds, each opening and closing one connection
+	BOOST_TEST(waitFor([&] { return backend.open() == 0; }, 5s));
+	BOOST_TEST(backend.accepted() >= 2); // the probes did reach it
+}
+
+BOOST_AUTO_TEST_CASE(pool_recycles_sockets_before_a_proxy_protocol_receiver_gives_up)
+{
+	// A strict PROXY receiver: no header within 1 s and the connection is dropped as broken.
+	std::atomic<int> brokenByTimeout{0};
+	Backend backend([&](Poco::Net::StreamSocket& socket) {
+		if (!socket.poll(Poco::Timespan(1, 0), Poco::Net::Socket::SELECT_READ))
+		{
+			++brokenByTimeout;
+			return;
+		}
+		std::string received = Backend::readAll(socket);
+		if (received.rfind(ProxyProtocol::ProxyHeader::V2_SIGNATURE, 0) == 0)
+			Backend::sendAll(socket, "header ok");
+	});
+	Forwarder forwarder({backend.address()}, {{"proxyProtocol", "v2"}, {"poolSize", "2"}, {"poolMaxIdle", "0.4"}});
+	BOOST_TEST(forwarder.pSettings->poolMaxIdle.count() == 400);
+	std::this_thread::sleep_for(2500ms);
+	BOOST_TEST(brokenByTimeout == 0);
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(roundTrip(client, "x") == "header ok");
+}
+
+BOOST_AUTO_TEST_CASE(proxy_protocol_default_recycles_pooled_sockets_within_two_seconds)
+{
+	Backend backend(Backend::hold());
+	Forwarder forwarder({backend.address()}, {{"proxyProtocol", "v1"}});
+	BOOST_TEST(forwarder.pSettings->poolMaxIdle.count() == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(thousands_of_short_sessions_leak_no_descriptors_or_threads)
+{
+	Backend backend(Backend::echo());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}});
+	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	auto settled = [&] {
+		return forwarder.counters.activeSessions == 0 && forwarder.pool->idleCount(target) == 2
+			&& backend.open() == 2;
+	};
+	Poco::Net::StreamSocket warmup = forwarder.connect();
+	roundTrip(warmup, "w");
+	warmup.close();
+	BOOST_TEST_REQUIRE(waitFor(settled, 10s));
+	int fds = openFdCount();
+	int threads = threadCount();
+	std::vector<std::future<int>> workers;
+	for (int w = 0; w < 4; ++w)
+		workers.push_back(std::async(std::launch::async, [&] {
+			int ok = 0;
+			for (int i = 0; i < 500; ++i)
+			{
+				Poco::Net::StreamSocket client = forwarder.connect();
+				ok += roundTrip(client, "x") == "x";
+			}
+			return ok;
+		}));
+	int ok = 0;
+	for (auto& worker : workers)
+		ok += worker.get();
+	BOOST_TEST(ok == 2000);
+	BOOST_TEST(waitFor(settled, 20s));
+	BOOST_TEST(waitFor([&] { return openFdCount() == fds; }, 20s), openFdCount() << " vs " << fds);
+	// Relay threads above the pool's minimum idle out after 60 s; what matters is that the
+	// count does not grow with the number of sessions.
+	BOOST_TEST(threadCount() <= threads + 8, threadCount() << " vs " << threads);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
