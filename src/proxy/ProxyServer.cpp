@@ -12,7 +12,11 @@ namespace Proxy {
 namespace {
 
 constexpr int LISTEN_BACKLOG = 1024;     // the kernel caps it at net.core.somaxconn
-constexpr int THREAD_IDLE_SECONDS = 60;  // idle relay threads above the minimum exit after this
+constexpr int THREAD_IDLE_SECONDS = 60;  // idle pool threads above the minimum exit after this
+// How long an idle TCPServer dispatcher waits for the next client before it hands its thread
+// back to the pool. Short, because POCO 1.11's TCPServer::stop() can miss a dispatcher that is
+// between two clients; that one then sleeps this long before stop() can join it.
+constexpr long DISPATCHER_IDLE_MS = 1000;
 
 Poco::Net::ServerSocket bindDualStack(std::uint16_t port)
 {
@@ -69,7 +73,7 @@ ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& co
 	Poco::Net::TCPServerParams::Ptr pParams = new Poco::Net::TCPServerParams;
 	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
 	pParams->setMaxQueued(static_cast<int>(settings.maxQueued));
-	pParams->setThreadIdleTime(Poco::Timespan(THREAD_IDLE_SECONDS, 0));
+	pParams->setThreadIdleTime(Poco::Timespan(DISPATCHER_IDLE_MS * 1000));
 	_pServer = std::make_unique<Poco::Net::TCPServer>(new ForwardConnectionFactory(context), _threads, _socket, pParams);
 }
 
