@@ -306,9 +306,9 @@ int ForwardOptimalApp::serve()
 	_logger.information("🔗 Proxy Protocol: " + (settings.proxyProtocol == Config::ProxyProtocol::NONE
 		? std::string("未启用") : Config::toString(settings.proxyProtocol)));
 
-	Health::TcpProber prober(settings.proxyProtocol);
-	Health::HealthMonitor monitor(_loaded.settings, prober);
 	Stats::Counters counters;
+	Health::TcpProber prober(settings.proxyProtocol);
+	Health::HealthMonitor monitor(_loaded.settings, prober, &counters);
 	Pool::UpstreamPool pool(_loaded.settings, monitor, counters);
 	Proxy::ConnectionContext context{settings, monitor, pool, counters};
 	std::unique_ptr<Proxy::ProxyServer> pServer;

@@ -19,10 +19,12 @@ private:
 };
 
 
-HealthMonitor::HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober):
+HealthMonitor::HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober,
+	const Stats::Counters* pCounters):
 	_logger(Poco::Logger::get("ForwardOptimal.Health.Monitor")),
 	_pSettings(std::move(pSettings)),
-	_prober(prober)
+	_prober(prober),
+	_pCounters(pCounters)
 {
 	for (const auto& target : _pSettings->targets)
 	{
@@ -149,7 +151,8 @@ void HealthMonitor::runRound()
 	}
 	for (const auto& event : events)
 		_logger.notice(event);
-	_logger.information(HealthReport::render(*pSnapshot, settings, pSnapshot->paused() ? settings.failureInterval : settings.updateInterval));
+	_logger.information(HealthReport::render(*pSnapshot, settings,
+		pSnapshot->paused() ? settings.failureInterval : settings.updateInterval, _pCounters));
 }
 
 

@@ -3,6 +3,7 @@
 #include "config/Settings.h"
 #include "health/HealthSnapshot.h"
 #include "health/Prober.h"
+#include "stats/Counters.h"
 
 #include "Poco/Logger.h"
 #include "Poco/Util/Timer.h"
@@ -34,8 +35,9 @@ public:
 		/// An extra round asked for by reportFailure() starts at most this soon after the
 		/// previous round started, so a storm of failing clients cannot become a probe storm.
 
-	HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober);
-		/// The prober must outlive the monitor.
+	HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober,
+		const Stats::Counters* pCounters = nullptr);
+		/// The prober (and the counters, shown in the report when given) must outlive the monitor.
 
 	~HealthMonitor();
 
@@ -72,6 +74,7 @@ private:
 	Poco::Logger& _logger;
 	std::shared_ptr<const Config::Settings> _pSettings;
 	Prober& _prober;
+	const Stats::Counters* _pCounters;
 
 	std::mutex _roundMutex;                     // serializes rounds
 	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round

@@ -50,8 +50,20 @@ std::string HealthReport::targetLine(const TargetStatus& status, const Config::S
 }
 
 
+std::string HealthReport::connectionLine(const Stats::Counters& counters)
+{
+	std::uint64_t hits = counters.poolHits, misses = counters.poolMisses;
+	return "活动 " + std::to_string(counters.activeSessions.load()) + ", 累计 " + std::to_string(counters.accepted.load())
+		+ ", 暂停时拒绝 " + std::to_string(counters.refusedNoTarget.load())
+		+ ", 无法连接上游 " + std::to_string(counters.refusedNoUpstream.load())
+		+ ", 上游失败 " + std::to_string(counters.upstreamFailures.load())
+		+ ", 故障转移 " + std::to_string(counters.failovers.load())
+		+ ", 连接池命中 " + std::to_string(hits) + "/" + std::to_string(hits + misses);
+}
+
+
 std::string HealthReport::render(const HealthSnapshot& snapshot, const Config::Settings& settings,
-	std::chrono::milliseconds nextCheck)
+	std::chrono::milliseconds nextCheck, const Stats::Counters* pCounters)
 {
 	const std::string rule = "==============================";
 	const TargetStatus* best = snapshot.best();
@@ -68,7 +80,10 @@ std::string HealthReport::render(const HealthSnapshot& snapshot, const Config::S
 		<< "✓ 下次检查: " << seconds(nextCheck) << "秒后\n"
 		<< "✓ Proxy Protocol: " << (settings.proxyProtocol == Config::ProxyProtocol::NONE
 			? std::string("未启用") : Config::toString(settings.proxyProtocol)) << "\n"
-		<< "--- 节点详细状态 ---\n";
+		;
+	if (pCounters)
+		out << "✓ 连接统计: " << connectionLine(*pCounters) << "\n";
+	out << "--- 节点详细状态 ---\n";
 	for (const auto& status : snapshot.targets)
 		out << "  " << targetLine(status, settings) << "\n";
 	out << rule;

@@ -2,6 +2,7 @@
 
 #include "config/Settings.h"
 #include "health/HealthSnapshot.h"
+#include "stats/Counters.h"
 
 #include <chrono>
 #include <string>
@@ -15,8 +16,12 @@ class HealthReport
 {
 public:
 	static std::string render(const HealthSnapshot& snapshot, const Config::Settings& settings,
-		std::chrono::milliseconds nextCheck);
-		/// The multi-line report, starting with a newline so the block lines up in the log.
+		std::chrono::milliseconds nextCheck, const Stats::Counters* pCounters = nullptr);
+		/// The multi-line report, starting with a newline so the block lines up in the log;
+		/// with counters, a connection statistics line too (the spec's 连接统计).
+
+	static std::string connectionLine(const Stats::Counters& counters);
+		/// "活动 3, 累计 120, 拒绝 2 (暂停 2, 无法连接 0, 过载见 TCPServer), 上游失败 1, ...".
 
 	static std::string latency(double milliseconds);
 		/// "50ms", "12.5ms", "0.42ms".

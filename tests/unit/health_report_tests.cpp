@@ -90,4 +90,19 @@ BOOST_AUTO_TEST_CASE(report_marks_targets_over_the_latency_ceiling)
 	BOOST_TEST(report.find("✓ 健康节点: 2/2") != std::string::npos, report);
 }
 
+BOOST_AUTO_TEST_CASE(report_includes_connection_statistics_when_given_counters)
+{
+	Config::Settings s = settings();
+	Stats::Counters counters;
+	counters.accepted = 120;
+	counters.activeSessions = 3;
+	counters.refusedNoTarget = 2;
+	counters.poolHits = 90;
+	counters.poolMisses = 10;
+	std::string report = HealthReport::render(snapshot(s, {ok(50), ok(80)}), s, s.updateInterval, &counters);
+	BOOST_TEST(report.find("✓ 连接统计: 活动 3, 累计 120, 暂停时拒绝 2, 无法连接上游 0, 上游失败 0, 故障转移 0, 连接池命中 90/100\n")
+		!= std::string::npos, report);
+	BOOST_TEST(HealthReport::render(snapshot(s, {ok(50)}), s, s.updateInterval).find("连接统计") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
