@@ -22,6 +22,7 @@
 #include "Poco/Util/OptionSet.h"
 
 #include <csignal>
+#include <sys/resource.h>
 #include <iostream>
 #include <sstream>
 
@@ -64,6 +65,30 @@ std::string joinTargets(const Config::Settings& settings)
 	for (std::size_t i = 0; i < settings.targets.size(); ++i)
 		text += (i ? " " : "") + settings.targets[i].toString();
 	return text + "]";
+}
+
+// Every session holds two descriptors (client and upstream); queued clients, pooled sockets,
+// probes and the process itself need some more. Raises the soft limit towards the hard one if
+// that helps, and says so when even that is not enough.
+void checkDescriptorBudget(const Config::Settings& settings, Poco::Logger& logger)
+{
+	rlimit limit{};
+	if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+		return;
+	rlim_t needed = 2 * static_cast<rlim_t>(settings.maxConnections) + settings.maxQueued
+		+ settings.poolSize + settings.targets.size() + 64;
+	if (limit.rlim_cur < needed && limit.rlim_cur < limit.rlim_max)
+	{
+		rlimit raised = limit;
+		raised.rlim_cur = std::min(limit.rlim_max, std::max(needed, limit.rlim_cur));
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			limit = raised;
+	}
+	if (limit.rlim_cur < needed)
+		logger.warning("⚠️  maxConnections " + std::to_string(settings.maxConnections) + " needs about "
+			+ std::to_string(needed) + " file descriptors, but RLIMIT_NOFILE allows " + std::to_string(limit.rlim_cur)
+			+ " (ulimit -n): sessions beyond about " + std::to_string((limit.rlim_cur > 64 + settings.maxQueued ? limit.rlim_cur - 64 - settings.maxQueued : 0) / 2)
+			+ " will fail; raise the limit or lower maxConnections");
 }
 
 int exitCodeFor(const Config::ConfigException& error)
@@ -306,6 +331,7 @@ int ForwardOptimalApp::serve()
 	_logger.information("🔗 Proxy Protocol: " + (settings.proxyProtocol == Config::ProxyProtocol::NONE
 		? std::string("未启用") : Config::toString(settings.proxyProtocol)));
 
+	checkDescriptorBudget(settings, _logger);
 	Stats::Counters counters;
 	Health::TcpProber prober(settings.proxyProtocol);
 	Health::HealthMonitor monitor(_loaded.settings, prober, &counters);

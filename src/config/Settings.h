@@ -31,7 +31,7 @@ struct Settings
 	std::chrono::milliseconds updateInterval{0};           /// probe period while a target is up (required)
 	std::chrono::milliseconds failureInterval{5000};       /// probe period while none is
 	ProxyProtocol proxyProtocol = ProxyProtocol::NONE;
-	unsigned maxConnections = 1024;        /// relay threads, so concurrent client sessions
+	unsigned maxConnections = 4096;        /// relay threads, so concurrent client sessions (2 fds each)
 	unsigned maxQueued = 256;              /// accepted clients waiting for a thread
 
 	// Forwarding (see ForwardConnection, Relay, UpstreamPool).

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <sys/resource.h>
+
 using namespace ForwardOptimal::Test;
 
 namespace {
@@ -340,6 +342,23 @@ BOOST_AUTO_TEST_CASE(daemon_reports_a_bad_config_before_detaching)
 	BOOST_TEST(result.code == 78);
 	BOOST_TEST(result.err.find("invalid JSON") != std::string::npos, result.err);
 	BOOST_TEST(!Poco::File(dir.path() + "/fo.pid").exists());
+}
+
+BOOST_AUTO_TEST_CASE(warns_when_max_connections_cannot_fit_the_descriptor_limit)
+{
+	// 20,000 descriptors cannot hold 50,000 sessions of two each. The hard limit is lowered
+	// to 20,000 (it is that here anyway) so the child cannot raise its way out of it.
+	rlimit limit{};
+	BOOST_TEST_REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+	if (limit.rlim_max > 20000)
+	{
+		limit.rlim_max = 20000;
+		limit.rlim_cur = std::min<rlim_t>(limit.rlim_cur, 20000);
+		BOOST_TEST_REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
+	}
+	TempDir dir;
+	Server server({"-c", dir.write("fo.json", config(",\n  \"maxConnections\": 50000"))});
+	BOOST_TEST(server.process.all().find("maxConnections 50000 needs about") != std::string::npos, server.process.all());
 }
 
 BOOST_AUTO_TEST_CASE(shipped_example_configs_are_valid)

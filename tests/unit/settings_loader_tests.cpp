@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(loads_the_spec_example_with_defaults)
 	BOOST_TEST(s.updateInterval.count() == 60000);
 	BOOST_TEST(s.failureInterval.count() == 10000);
 	BOOST_TEST((s.proxyProtocol == ProxyProtocol::NONE));
-	BOOST_TEST(s.maxConnections == 1024u);
+	BOOST_TEST(s.maxConnections == 4096u);
 	BOOST_TEST(s.maxQueued == 256u);
 	BOOST_TEST(s.sourceFile == SOURCE);
 	BOOST_TEST(result.warnings.empty());
@@ -152,6 +152,48 @@ BOOST_AUTO_TEST_CASE(bounds_thread_and_queue_sizes)
 	expectInvalid(document(", \"maxConnections\": 0"), "maxConnections", "whole number from 1");
 	expectInvalid(document(", \"maxConnections\": 2.5"), "maxConnections", "whole number");
 	expectInvalid(document(", \"maxQueued\": 0"), "maxQueued", "whole number from 1");
+}
+
+BOOST_AUTO_TEST_CASE(forwarding_defaults)
+{
+	const Settings& s = *load(document()).settings;
+	BOOST_TEST(s.connectTimeout.count() == 5000);
+	BOOST_TEST(s.idleTimeout.count() == 30000);
+	BOOST_TEST(s.bufferSize == 32768u);
+	BOOST_TEST(s.poolSize == 2u);
+	BOOST_TEST(s.poolMaxIdle.count() == 10000);
+	BOOST_TEST(s.probeTimeout.count() == 5000);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_protocol_shortens_the_default_pool_idle_time)
+{
+	BOOST_TEST(load(document(", \"proxyProtocol\": \"v2\"")).settings->poolMaxIdle.count() == 2000);
+	BOOST_TEST(load(document(", \"proxyProtocol\": \"v1\", \"poolMaxIdle\": 1")).settings->poolMaxIdle.count() == 1000);
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_zero_means_none)
+{
+	BOOST_TEST(load(document(", \"idleTimeout\": 0")).settings->idleTimeout.count() == 0);
+	expectInvalid(document(", \"idleTimeout\": -1"), "idleTimeout", "must be from 0 to 86400");
+}
+
+BOOST_AUTO_TEST_CASE(bounds_buffer_and_pool_sizes)
+{
+	BOOST_TEST(load(document(", \"poolSize\": 0")).settings->poolSize == 0u);
+	expectInvalid(document(", \"bufferSize\": 100"), "bufferSize", "whole number from 1024 to 1048576");
+	expectInvalid(document(", \"poolSize\": 65"), "poolSize", "whole number from 0 to 64");
+	expectInvalid(document(", \"connectTimeout\": 0"), "connectTimeout", "greater than 0");
+	expectInvalid(document(", \"probeTimeout\": 61"), "probeTimeout", "at most 60 seconds");
+}
+
+BOOST_AUTO_TEST_CASE(bounds_selection_settings)
+{
+	expectInvalid(document(", \"latencySmoothing\": 0"), "latencySmoothing", "greater than 0");
+	expectInvalid(document(", \"latencySmoothing\": 1.5"), "latencySmoothing", "must be from 0 to 1");
+	expectInvalid(document(", \"switchMargin\": -1"), "switchMargin", "must be from 0 to 60000 ms");
+	expectInvalid(document(", \"rise\": 0"), "rise", "whole number from 1 to 100");
+	expectInvalid(document(", \"fall\": 101"), "fall", "whole number from 1 to 100");
+	expectInvalid(document(", \"maxLatency\": \"fast\""), "maxLatency", "must be a number");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_json_is_a_syntax_error_with_position)
