@@ -56,6 +56,7 @@ std::string HealthReport::connectionLine(const Stats::Counters& counters)
 	return "活动 " + std::to_string(counters.activeSessions.load()) + ", 累计 " + std::to_string(counters.accepted.load())
 		+ ", 暂停时拒绝 " + std::to_string(counters.refusedNoTarget.load())
 		+ ", 无法连接上游 " + std::to_string(counters.refusedNoUpstream.load())
+		+ ", 过载拒绝 " + std::to_string(counters.refusedOverload.load())
 		+ ", 上游失败 " + std::to_string(counters.upstreamFailures.load())
 		+ ", 故障转移 " + std::to_string(counters.failovers.load())
 		+ ", 连接池命中 " + std::to_string(hits) + "/" + std::to_string(hits + misses);

@@ -39,6 +39,31 @@ Poco::Net::ServerSocket bindDualStack(std::uint16_t port)
 } // namespace
 
 
+// Creates the sessions, and brings the TCPServer's count of clients it had to turn away
+// (threads and queue full) into the shared counters as it goes.
+class ProxyServer::Factory: public ForwardConnectionFactory
+{
+public:
+	Factory(ConnectionContext& context, const ProxyServer& server):
+		ForwardConnectionFactory(context),
+		_context(context),
+		_server(server)
+	{
+	}
+
+	Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override
+	{
+		if (_server._pServer)
+			_context.counters.refusedOverload = static_cast<std::uint64_t>(_server._pServer->refusedConnections());
+		return ForwardConnectionFactory::createConnection(socket);
+	}
+
+private:
+	ConnectionContext& _context;
+	const ProxyServer& _server;
+};
+
+
 Poco::Net::ServerSocket ProxyServer::listen(const Config::Endpoint& endpoint, int backlog)
 {
 	try
@@ -74,7 +99,7 @@ ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& co
 	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
 	pParams->setMaxQueued(static_cast<int>(settings.maxQueued));
 	pParams->setThreadIdleTime(Poco::Timespan(DISPATCHER_IDLE_MS * 1000));
-	_pServer = std::make_unique<Poco::Net::TCPServer>(new ForwardConnectionFactory(context), _threads, _socket, pParams);
+	_pServer = std::make_unique<Poco::Net::TCPServer>(new Factory(context, *this), _threads, _socket, pParams);
 }
 
 

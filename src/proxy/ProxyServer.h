@@ -54,6 +54,8 @@ public:
 		/// never SO_REUSEPORT, so a second instance on the same port fails instead of sharing it.
 
 private:
+	class Factory;
+
 	ConnectionContext& _context;
 	Poco::ThreadPool _threads;
 	Poco::Net::ServerSocket _socket;

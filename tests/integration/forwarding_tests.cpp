@@ -239,6 +239,7 @@ BOOST_AUTO_TEST_CASE(overload_closes_extra_clients_at_once_and_serves_the_rest)
 	for (auto& client : served)
 		BOOST_TEST(roundTrip(client, "bye") == "bye");
 	BOOST_TEST(roundTrip(queued, "late") == "hi\nlate"); // the queued client is served next
+	BOOST_TEST(forwarder.counters.refusedOverload >= 1u); // in the shared counters too
 }
 
 BOOST_AUTO_TEST_CASE(pool_hands_out_pre_connected_sockets_with_the_servers_banner_and_refills)
