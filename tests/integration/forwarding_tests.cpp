@@ -15,7 +15,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <dirent.h>
 #include <future>
 #include <random>
 
@@ -83,18 +82,6 @@ std::string roundTrip(Poco::Net::StreamSocket& client, const std::string& data)
 	Backend::sendAll(client, data);
 	client.shutdownSend();
 	return reader.get();
-}
-
-int threadCount()
-{
-	int count = 0;
-	if (DIR* dir = opendir("/proc/self/task"))
-	{
-		while (dirent* entry = readdir(dir))
-			count += entry->d_name[0] != '.';
-		closedir(dir);
-	}
-	return count;
 }
 
 } // namespace

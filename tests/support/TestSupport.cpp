@@ -213,17 +213,32 @@ std::string listenAddressFromLog(const std::string& log)
 }
 
 
-int openFdCount()
+namespace {
+
+int countEntries(const char* path)
 {
 	int count = 0;
-	if (DIR* dir = opendir("/proc/self/fd"))
+	if (DIR* dir = opendir(path))
 	{
 		while (dirent* entry = readdir(dir))
 			count += entry->d_name[0] != '.';
 		closedir(dir);
-		--count; // the descriptor of the listing itself
 	}
 	return count;
+}
+
+} // namespace
+
+
+int openFdCount()
+{
+	return countEntries("/proc/self/fd") - 1; // less the descriptor of the listing itself
+}
+
+
+int threadCount()
+{
+	return countEntries("/proc/self/task");
 }
 
 } } // namespace ForwardOptimal::Test

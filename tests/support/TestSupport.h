@@ -84,4 +84,7 @@ std::string listenAddressFromLog(const std::string& log);
 int openFdCount();
 	/// Descriptors this (test) process holds, from /proc/self/fd.
 
+int threadCount();
+	/// Threads of this (test) process, from /proc/self/task.
+
 } } // namespace ForwardOptimal::Test
