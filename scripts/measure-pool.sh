@@ -34,7 +34,7 @@ measure() { ip netns exec "$prefix-p" "$FO_BUILD_DIR/tests/fo_ttfb" "$1" "$count
 
 run_proxy() {  # $1 = poolSize
   cat > "$work/fo.json" <<JSON
-{"bindAddr": "127.0.0.1:18080", "targets": ["10.251.0.1:7000"], "updateInterval": 5, "poolSize": $1,
+{"bindAddr": "127.0.0.1:18080", "targets": ["10.251.0.1:7000"], "updateInterval": 5, "poolSize": $1, "adminAddr": "",
  "logging": {"loggers": {"root": {"level": "warning"}}}}
 JSON
   ip netns exec "$prefix-p" "$FO_BUILD_DIR/ForwardOptimal" -c "$work/fo.json" &

@@ -3,6 +3,7 @@
 #include "BuildInfo.h"
 #include "app/Banner.h"
 #include "app/CommandLine.h"
+#include "admin/AdminServer.h"
 #include "health/HealthMonitor.h"
 #include "health/TcpProber.h"
 #include "pool/UpstreamPool.h"
@@ -347,17 +348,49 @@ int ForwardOptimalApp::serve()
 		_logger.fatal("❌ 无法监听: " + error.message());
 		return EXIT_UNAVAILABLE;
 	}
+	Poco::Timestamp started;
+	std::unique_ptr<Admin::AdminServer> pAdmin;
+	if (settings.adminEnabled)
+	{
+		try
+		{
+			pAdmin = std::make_unique<Admin::AdminServer>(settings.adminAddr, [&] {
+				Admin::AdminView view;
+				view.pSnapshot = monitor.snapshot();
+				view.pSettings = _loaded.settings;
+				view.pCounters = &counters;
+				view.poolIdle = view.pSnapshot->best() ? pool.idleCount(view.pSnapshot->best()->target) : 0;
+				view.started = started;
+				return view;
+			});
+		}
+		catch (const Poco::Exception& error)
+		{
+			_logger.fatal("❌ 无法监听管理接口 (adminAddr): " + error.message());
+			return EXIT_UNAVAILABLE;
+		}
+	}
+
 	monitor.start(); // the first round runs now, so the first clients already have a route
 	pool.start();
 	pServer->start();
+	if (pAdmin)
+		pAdmin->start();
 	_logger.information("🎉 TCP转发服务器启动成功!");
 	_logger.information("🔗 监听地址: " + pServer->address().toString());
 	_logger.information("🎯 目标节点数量: " + std::to_string(settings.targets.size()));
+	if (pAdmin)
+	{
+		_logger.information("📊 管理接口: http://" + pAdmin->address().toString() + " (/metrics /status /healthz /readyz)");
+		if (!pAdmin->address().host().isLoopback())
+			_logger.warning("⚠️  管理接口监听在非回环地址 " + pAdmin->address().toString()
+				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");
+	}
 
-	int signal = waitForSignal();
-	_logger.information(std::string("🛑 收到信号 ") + (signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGQUIT")
-		+ ", 正在停止...");
-	pServer->stop();
+	int signal = waitForSignal(-1);
+	drain(*pServer, counters, settings, signal);
+	if (pAdmin)
+		pAdmin->stop();
 	pool.stop();
 	monitor.stop();
 	_logger.information("👋 ForwardOptimal 已停止");
@@ -365,14 +398,53 @@ int ForwardOptimalApp::serve()
 }
 
 
-int ForwardOptimalApp::waitForSignal()
+void ForwardOptimalApp::drain(Proxy::ProxyServer& server, const Stats::Counters& counters,
+	const Config::Settings& settings, int signal)
+{
+	server.stopAccepting();
+	std::int64_t active = counters.activeSessions;
+	_logger.information("🛑 收到信号 " + signalName(signal) + ", 不再接受新连接; 等待 " + std::to_string(active)
+		+ " 个会话结束 (最多 " + formatSeconds(settings.drainTimeout) + " 秒, 再次发送信号立即退出)");
+	auto deadline = std::chrono::steady_clock::now() + settings.drainTimeout;
+	while (counters.activeSessions > 0 && std::chrono::steady_clock::now() < deadline)
+	{
+		int again = waitForSignal(100);
+		if (again != 0)
+		{
+			_logger.warning("⏩ 再次收到信号 " + signalName(again) + ": 立即关闭剩余 "
+				+ std::to_string(counters.activeSessions.load()) + " 个会话");
+			break;
+		}
+	}
+	active = counters.activeSessions;
+	if (active > 0)
+		_logger.warning("⏱️ 关闭仍在进行的 " + std::to_string(active) + " 个会话");
+	else
+		_logger.information("✅ 所有会话已结束");
+	server.stop();
+}
+
+
+std::string ForwardOptimalApp::signalName(int signal)
+{
+	return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : signal == SIGQUIT ? "SIGQUIT" : std::to_string(signal);
+}
+
+
+int ForwardOptimalApp::waitForSignal(int timeoutMs)
 {
 	sigset_t signals = terminationSignals();
-	int signal = 0;
-	while (sigwait(&signals, &signal) != 0)
+	if (timeoutMs < 0)
 	{
+		int signal = 0;
+		while (sigwait(&signals, &signal) != 0)
+		{
+		}
+		return signal;
 	}
-	return signal;
+	timespec timeout{timeoutMs / 1000, static_cast<long>(timeoutMs % 1000) * 1000000L};
+	int signal = sigtimedwait(&signals, nullptr, &timeout);
+	return signal > 0 ? signal : 0;
 }
 
 } } // namespace ForwardOptimal::App

@@ -11,6 +11,8 @@
 #include <vector>
 
 namespace ForwardOptimal {
+namespace Proxy { class ProxyServer; }
+namespace Stats { struct Counters; }
 namespace App {
 
 /// The process: command line, configuration layering, logging set-up, start-up report,
@@ -41,7 +43,10 @@ private:
 	int reportConfigError(const Config::ConfigException& error);
 	int check();
 	int serve();
-	static int waitForSignal();
+	void drain(Proxy::ProxyServer& server, const Stats::Counters& counters, const Config::Settings& settings, int signal);
+	static int waitForSignal(int timeoutMs);
+		/// A termination signal (-1: wait for ever), or 0 when `timeoutMs` passed without one.
+	static std::string signalName(int signal);
 
 	Poco::Logger& _logger;
 	bool _helpRequested = false;

@@ -52,6 +52,8 @@ Poco::JSON::Object::Ptr Settings::toJson() const
 	json->set("maxLatency", maxLatencyMs);
 	json->set("rise", rise);
 	json->set("fall", fall);
+	json->set("adminAddr", adminEnabled ? adminAddr.toString() : std::string());
+	json->set("drainTimeout", seconds(drainTimeout));
 	return json;
 }
 

@@ -50,6 +50,11 @@ struct Settings
 	unsigned rise = 1;                     /// successes in a row before a down target is used again
 	unsigned fall = 1;                     /// failures in a row before an up target is dropped
 
+	// Operations.
+	bool adminEnabled = true;              /// adminAddr "" turns the admin endpoint off
+	Endpoint adminAddr = Endpoint::parseListen("127.0.0.1:9090");   /// /metrics /status /healthz /readyz
+	std::chrono::milliseconds drainTimeout{10000};   /// on SIGTERM, running sessions get this long to finish
+
 	std::string sourceFile;                /// absolute path of the file these came from
 
 	Poco::JSON::Object::Ptr toJson() const;

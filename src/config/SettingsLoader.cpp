@@ -56,6 +56,8 @@ const KeySpec KEYS[] = {
 	{"latencySmoothing", ValueType::NUMBER},
 	{"maxLatency", ValueType::NUMBER},
 	{"rise", ValueType::NUMBER},
+	{"adminAddr", ValueType::STRING},
+	{"drainTimeout", ValueType::NUMBER},
 	{"fall", ValueType::NUMBER},
 };
 
@@ -335,6 +337,24 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 		reader.fail("latencySmoothing", "must be greater than 0 (1 = use each sample as it is), got 0");
 	settings->maxLatencyMs = reader.ranged("maxLatency", settings->maxLatencyMs, 0, 60000, " ms");
 	settings->rise = reader.wholeNumber("rise", settings->rise, 1, 100);
+	std::string admin = reader.string("adminAddr", settings->adminAddr.toString());
+	settings->adminEnabled = !admin.empty();
+	if (settings->adminEnabled)
+	{
+		try
+		{
+			settings->adminAddr = Endpoint::parseListen(admin);
+		}
+		catch (const Poco::InvalidArgumentException& error)
+		{
+			reader.fail("adminAddr", error.message() + "; use \"\" to turn the admin endpoint off");
+		}
+	}
+	if (reader.has("drainTimeout"))
+	{
+		double drain = reader.ranged("drainTimeout", 10, 0, 3600, " seconds");
+		settings->drainTimeout = std::chrono::milliseconds(static_cast<long long>(std::llround(drain * 1000.0)));
+	}
 	settings->fall = reader.wholeNumber("fall", settings->fall, 1, 100);
 	if (settings->probeTimeout > std::chrono::milliseconds(60000))
 		reader.fail("probeTimeout", "must be at most 60 seconds, got " + Reader::format(static_cast<double>(settings->probeTimeout.count()) / 1000.0));

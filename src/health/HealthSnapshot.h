@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/Endpoint.h"
+#include "health/LatencyHistogram.h"
 
 #include "Poco/Timestamp.h"
 
@@ -24,6 +25,8 @@ struct TargetStatus
 	Poco::Timestamp lastChange;        /// when `healthy` last flipped (or the first probe)
 	unsigned consecutiveFailures = 0;
 	unsigned consecutiveSuccesses = 0;
+	std::uint64_t probes = 0;          /// probes finished
+	LatencyHistogram latencies;        /// of the successful ones
 };
 
 /// One published view of the targets: immutable once published, shared by pointer, so a

@@ -10,6 +10,7 @@ Selector::Change Selector::apply(TargetStatus& status, const ProbeResult& result
 {
 	bool first = !status.probed;
 	status.probed = true;
+	++status.probes;
 	if (!result.address.empty())
 		status.address = result.address;
 
@@ -18,6 +19,7 @@ Selector::Change Selector::apply(TargetStatus& status, const ProbeResult& result
 		status.consecutiveFailures = 0;
 		++status.consecutiveSuccesses;
 		status.lastLatencyMs = result.latencyMs;
+		status.latencies.add(result.latencyMs);
 		bool restart = status.smoothedLatencyMs < 0 || (!status.healthy && status.consecutiveSuccesses == 1);
 		status.smoothedLatencyMs = restart ? result.latencyMs
 			: settings.latencySmoothing * result.latencyMs + (1.0 - settings.latencySmoothing) * status.smoothedLatencyMs;

@@ -1,5 +1,6 @@
 #include "proxy/ProxyServer.h"
 
+#include "net/Listener.h"
 #include "proxy/ForwardConnection.h"
 
 #include "Poco/Exception.h"
@@ -17,24 +18,6 @@ constexpr int THREAD_IDLE_SECONDS = 60;  // idle pool threads above the minimum 
 // back to the pool. Short, because POCO 1.11's TCPServer::stop() can miss a dispatcher that is
 // between two clients; that one then sleeps this long before stop() can join it.
 constexpr long DISPATCHER_IDLE_MS = 1000;
-
-Poco::Net::ServerSocket bindDualStack(std::uint16_t port)
-{
-	Poco::Net::ServerSocket socket;
-	try
-	{
-		socket.bind6(Poco::Net::SocketAddress(Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv6), port),
-			true, false, false);
-	}
-	catch (const Poco::Net::NetException&)
-	{
-		// No IPv6 on this host (EAFNOSUPPORT): fall back to every IPv4 address. A real
-		// bind error (port in use) will show again, and be reported, on this attempt.
-		socket = Poco::Net::ServerSocket();
-		socket.bind(Poco::Net::SocketAddress(Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv4), port), true, false);
-	}
-	return socket;
-}
 
 } // namespace
 
@@ -64,36 +47,10 @@ private:
 };
 
 
-Poco::Net::ServerSocket ProxyServer::listen(const Config::Endpoint& endpoint, int backlog)
-{
-	try
-	{
-		Poco::Net::ServerSocket socket;
-		using Kind = Config::Endpoint::HostKind;
-		if (endpoint.kind() == Kind::ANY || (endpoint.kind() == Kind::IPV6 && endpoint.host() == "::"))
-			socket = bindDualStack(endpoint.port());
-		else
-		{
-			Poco::Net::SocketAddress address(endpoint.host(), endpoint.port());
-			if (address.family() == Poco::Net::SocketAddress::IPv6)
-				socket.bind6(address, true, false, true);
-			else
-				socket.bind(address, true, false);
-		}
-		socket.listen(backlog);
-		return socket;
-	}
-	catch (const Poco::Exception& error)
-	{
-		throw Poco::IOException("cannot listen on " + endpoint.toString() + ": " + error.displayText());
-	}
-}
-
-
 ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context):
 	_context(context),
 	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
-	_socket(listen(settings.bindAddr, LISTEN_BACKLOG))
+	_socket(Net::Listener::listen(settings.bindAddr, LISTEN_BACKLOG))
 {
 	Poco::Net::TCPServerParams::Ptr pParams = new Poco::Net::TCPServerParams;
 	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
@@ -122,13 +79,22 @@ void ProxyServer::start()
 }
 
 
+void ProxyServer::stopAccepting()
+{
+	if (!_accepting)
+		return;
+	_accepting = false;
+	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
+	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
+}
+
+
 void ProxyServer::stop()
 {
 	if (_stopped)
 		return;
 	_stopped = true;
-	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
-	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
+	stopAccepting();
 	_context.stop.trigger();
 	_threads.joinAll();
 }

@@ -38,20 +38,19 @@ public:
 	void start();
 		/// Starts accepting clients.
 
+	void stopAccepting();
+		/// Stops accepting and closes the listening socket; running sessions go on (drain).
+		/// Clients accepted but still queued are closed. Idempotent.
+
 	void stop();
-		/// Stops accepting, closes the listening socket, ends the running sessions and waits
-		/// for their threads. Idempotent.
+		/// stopAccepting(), then ends the running sessions and waits for their threads.
+		/// Idempotent.
 
 	Poco::Net::SocketAddress address() const;
 		/// The address actually bound (the real port when bindAddr asked for port 0).
 
 	const Poco::Net::TCPServer& server() const { return *_pServer; }
 		/// Connection counters of the TCPServer (current, total, queued, refused).
-
-	static Poco::Net::ServerSocket listen(const Config::Endpoint& endpoint, int backlog);
-		/// Binds a listening socket: `:port` and `[::]:port` accept IPv4 and IPv6 (dual stack,
-		/// as Go's net.Listen does; IPv4 only where the host has no IPv6); SO_REUSEADDR but
-		/// never SO_REUSEPORT, so a second instance on the same port fails instead of sharing it.
 
 private:
 	class Factory;
@@ -60,6 +59,7 @@ private:
 	Poco::ThreadPool _threads;
 	Poco::Net::ServerSocket _socket;
 	std::unique_ptr<Poco::Net::TCPServer> _pServer;
+	bool _accepting = true;
 	bool _stopped = false;
 };
 

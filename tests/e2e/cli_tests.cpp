@@ -37,7 +37,7 @@ Run run(std::vector<std::string> args)
 std::string config(const std::string& extra = std::string(), const std::string& bind = "127.0.0.1:0")
 {
 	return "{\n  \"bindAddr\": \"" + bind + "\",\n  \"targets\": [\"127.0.0.1:9\", \"[::1]:9\"],\n"
-		"  \"updateInterval\": 60,\n  \"failureInterval\": 10" + extra + "\n}\n";
+		"  \"updateInterval\": 60,\n  \"failureInterval\": 10,\n  \"adminAddr\": \"127.0.0.1:0\"" + extra + "\n}\n";
 }
 
 // A running ForwardOptimal, started with `args`, ready once it has logged its listen address.

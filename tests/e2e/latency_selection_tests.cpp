@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(follows_the_fastest_target_over_real_path_latency)
 	std::string config = lab.dir.write("fo.json", "{\n"
 		"  \"bindAddr\": \"127.0.0.1:0\",\n"
 		"  \"targets\": [\"fo-a.lab:7000\", \"fo-b.lab:7000\", \"fo-c.lab:7000\"],\n"
-		"  \"updateInterval\": 1,\n  \"failureInterval\": 1,\n  \"probeTimeout\": 1\n}\n");
+		"  \"updateInterval\": 1,\n  \"failureInterval\": 1,\n  \"probeTimeout\": 1,\n  \"adminAddr\": \"\"\n}\n");
 	ChildProcess proxy({"/usr/sbin/ip", "netns", "exec", lab.prefix + "-p", binaryPath(), "-c", config});
 
 	// 1. The 5 ms target wins; the report shows all three with about twice the one-way delay.

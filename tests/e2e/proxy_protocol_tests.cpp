@@ -103,7 +103,8 @@ struct Receivers
 	std::unique_ptr<ChildProcess> forwardOptimal(std::uint16_t target, const std::string& version, const std::string& bind = "127.0.0.1:0")
 	{
 		std::string config = dir.write("fo-" + version + std::to_string(target) + ".json", "{\"bindAddr\": \"" + bind + "\","
-			" \"targets\": [\"127.0.0.1:" + std::to_string(target) + "\"], \"updateInterval\": 60, \"proxyProtocol\": \"" + version + "\"}");
+			" \"targets\": [\"127.0.0.1:" + std::to_string(target) + "\"], \"updateInterval\": 60, \"proxyProtocol\": \"" + version + "\","
+			" \"adminAddr\": \"\"}");
 		auto process = std::make_unique<ChildProcess>(std::vector<std::string>{binaryPath(), "-c", config});
 		BOOST_TEST_REQUIRE(process->waitForOutput("目标节点数量", 20s), process->all());
 		BOOST_TEST_REQUIRE(process->all().find("✅ 在线 127.0.0.1:" + std::to_string(target)) != std::string::npos, process->all());

@@ -18,6 +18,7 @@ Backend::~Backend()
 {
 	_stopping = true;
 	_acceptor.join();
+	closeListener(); // refuse new connects now, not only once every handler has ended
 	{
 		std::lock_guard<std::mutex> lock(_mutex);
 		for (auto& connection : _connections)

@@ -78,6 +78,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
 	posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1);
 	posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
 	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+	// Nothing else of the test process may leak into the child: an inherited listening socket
+	// would keep a "stopped" test backend reachable for as long as the child runs.
+	posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 	if (!workingDir.empty())
 		posix_spawn_file_actions_addchdir_np(&actions, workingDir.c_str());
 

@@ -12,6 +12,7 @@
 #include "Poco/Net/TCPServerParams.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -93,7 +94,10 @@ int main(int argc, char** argv)
 		std::cout << "listening on " << socket.address().toString() << std::endl;
 		int signal = 0;
 		sigwait(&signals, &signal);
-		server.stop();
+		// Stop at once and for real: close the listener first (TCPServer::stop() alone leaves
+		// it accepting into the backlog), then end the process with its connections.
+		socket.close();
+		std::_Exit(0);
 	}
 	catch (const Poco::Exception& error)
 	{

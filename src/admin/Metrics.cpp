@@ -1,0 +1,189 @@
+#include "admin/AdminView.h"
+
+#include "BuildInfo.h"
+
+#include "Poco/JSON/Array.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace ForwardOptimal {
+namespace Admin {
+
+namespace {
+
+std::string number(double value)
+{
+	char buffer[64];
+	std::snprintf(buffer, sizeof buffer, "%.9g", value);
+	return buffer;
+}
+
+class Writer
+{
+public:
+	void family(const std::string& name, const std::string& type, const std::string& help)
+	{
+		_out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+	}
+
+	void sample(const std::string& name, const std::string& labels, double value)
+	{
+		_out << name << (labels.empty() ? "" : "{" + labels + "}") << " " << number(value) << "\n";
+	}
+
+	std::string text() const { return _out.str(); }
+
+private:
+	std::ostringstream _out;
+};
+
+std::string targetLabel(const Health::TargetStatus& status)
+{
+	return "target=\"" + Metrics::escapeLabel(status.target.toString()) + "\"";
+}
+
+} // namespace
+
+
+std::string Metrics::escapeLabel(const std::string& value)
+{
+	std::string out;
+	for (char c : value)
+	{
+		if (c == '\\' || c == '"')
+			out += '\\';
+		if (c == '\n')
+		{
+			out += "\\n";
+			continue;
+		}
+		out += c;
+	}
+	return out;
+}
+
+
+std::string Metrics::prometheus(const AdminView& view)
+{
+	const Health::HealthSnapshot& snapshot = *view.pSnapshot;
+	const Stats::Counters& c = *view.pCounters;
+	const Health::TargetStatus* pBest = snapshot.best();
+	Writer w;
+
+	w.family("forwardoptimal_build_info", "gauge", "Version, commit and build date of the running binary.");
+	w.sample("forwardoptimal_build_info", std::string("version=\"") + BuildInfo::VERSION + "\",commit=\"" + BuildInfo::COMMIT
+		+ "\",build_date=\"" + BuildInfo::BUILD_DATE + "\"", 1);
+	w.family("forwardoptimal_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.");
+	w.sample("forwardoptimal_start_time_seconds", "", static_cast<double>(view.started.epochMicroseconds()) / 1e6);
+
+	w.family("forwardoptimal_target_up", "gauge", "1 if the target passed its latest health check.");
+	for (const auto& t : snapshot.targets)
+		w.sample("forwardoptimal_target_up", targetLabel(t), t.healthy ? 1 : 0);
+	w.family("forwardoptimal_target_latency_seconds", "gauge", "TCP connect time of the latest successful probe.");
+	for (const auto& t : snapshot.targets)
+		if (t.lastLatencyMs >= 0)
+			w.sample("forwardoptimal_target_latency_seconds", targetLabel(t), t.lastLatencyMs / 1000.0);
+	w.family("forwardoptimal_target_smoothed_latency_seconds", "gauge", "Smoothed connect time that ranks the targets.");
+	for (const auto& t : snapshot.targets)
+		if (t.smoothedLatencyMs >= 0)
+			w.sample("forwardoptimal_target_smoothed_latency_seconds", targetLabel(t), t.smoothedLatencyMs / 1000.0);
+	w.family("forwardoptimal_target_best", "gauge", "1 for the target new clients are sent to.");
+	for (const auto& t : snapshot.targets)
+		w.sample("forwardoptimal_target_best", targetLabel(t), &t == pBest ? 1 : 0);
+	w.family("forwardoptimal_probe_latency_seconds", "histogram", "TCP connect time of successful health probes.");
+	for (const auto& t : snapshot.targets)
+	{
+		for (std::size_t i = 0; i < t.latencies.BOUNDS_MS.size(); ++i)
+			w.sample("forwardoptimal_probe_latency_seconds_bucket",
+				targetLabel(t) + ",le=\"" + number(t.latencies.BOUNDS_MS[i] / 1000.0) + "\"", static_cast<double>(t.latencies.buckets[i]));
+		w.sample("forwardoptimal_probe_latency_seconds_bucket", targetLabel(t) + ",le=\"+Inf\"", static_cast<double>(t.latencies.count));
+		w.sample("forwardoptimal_probe_latency_seconds_sum", targetLabel(t), t.latencies.sumMs / 1000.0);
+		w.sample("forwardoptimal_probe_latency_seconds_count", targetLabel(t), static_cast<double>(t.latencies.count));
+	}
+	w.family("forwardoptimal_probes_total", "counter", "Health probes finished, successful or not.");
+	for (const auto& t : snapshot.targets)
+		w.sample("forwardoptimal_probes_total", targetLabel(t), static_cast<double>(t.probes));
+	w.family("forwardoptimal_health_rounds_total", "counter", "Health-check rounds completed.");
+	w.sample("forwardoptimal_health_rounds_total", "", static_cast<double>(snapshot.round));
+	w.family("forwardoptimal_paused", "gauge", "1 while no target is healthy and new clients are refused.");
+	w.sample("forwardoptimal_paused", "", snapshot.paused() ? 1 : 0);
+
+	w.family("forwardoptimal_connections_accepted_total", "counter", "Client connections handed to a session thread.");
+	w.sample("forwardoptimal_connections_accepted_total", "", static_cast<double>(c.accepted.load()));
+	w.family("forwardoptimal_connections_active", "gauge", "Client sessions in progress.");
+	w.sample("forwardoptimal_connections_active", "", static_cast<double>(c.activeSessions.load()));
+	w.family("forwardoptimal_connections_refused_total", "counter", "Client connections closed at once, by reason.");
+	w.sample("forwardoptimal_connections_refused_total", "reason=\"no_healthy_target\"", static_cast<double>(c.refusedNoTarget.load()));
+	w.sample("forwardoptimal_connections_refused_total", "reason=\"no_reachable_target\"", static_cast<double>(c.refusedNoUpstream.load()));
+	w.sample("forwardoptimal_connections_refused_total", "reason=\"overload\"", static_cast<double>(c.refusedOverload.load()));
+	w.family("forwardoptimal_upstream_connect_failures_total", "counter", "Connects to a target for a client that failed.");
+	w.sample("forwardoptimal_upstream_connect_failures_total", "", static_cast<double>(c.upstreamFailures.load()));
+	w.family("forwardoptimal_failovers_total", "counter", "Sessions served by a later target after the best one failed.");
+	w.sample("forwardoptimal_failovers_total", "", static_cast<double>(c.failovers.load()));
+	w.family("forwardoptimal_pool_hits_total", "counter", "Sessions that got a pre-connected upstream socket.");
+	w.sample("forwardoptimal_pool_hits_total", "", static_cast<double>(c.poolHits.load()));
+	w.family("forwardoptimal_pool_misses_total", "counter", "Sessions that had to connect to the upstream.");
+	w.sample("forwardoptimal_pool_misses_total", "", static_cast<double>(c.poolMisses.load()));
+	w.family("forwardoptimal_pool_discarded_total", "counter", "Pooled sockets dropped as closed, broken or too old.");
+	w.sample("forwardoptimal_pool_discarded_total", "", static_cast<double>(c.poolDiscarded.load()));
+	w.family("forwardoptimal_pool_idle_connections", "gauge", "Pre-connected sockets waiting for a client.");
+	w.sample("forwardoptimal_pool_idle_connections", "", static_cast<double>(view.poolIdle));
+	w.family("forwardoptimal_bytes_total", "counter", "Bytes relayed, by direction (counted when a session ends).");
+	w.sample("forwardoptimal_bytes_total", "direction=\"client_to_upstream\"", static_cast<double>(c.bytesClientToUpstream.load()));
+	w.sample("forwardoptimal_bytes_total", "direction=\"upstream_to_client\"", static_cast<double>(c.bytesUpstreamToClient.load()));
+	return w.text();
+}
+
+
+Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
+{
+	const Health::HealthSnapshot& snapshot = *view.pSnapshot;
+	const Stats::Counters& c = *view.pCounters;
+	Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+	json->set("version", std::string(BuildInfo::VERSION));
+	json->set("commit", std::string(BuildInfo::COMMIT));
+	json->set("configFile", view.pSettings->sourceFile);
+	json->set("uptimeSeconds", static_cast<double>(view.started.elapsed()) / 1e6);
+	json->set("state", snapshot.paused() ? "paused" : "serving");
+	const Health::TargetStatus* pBest = snapshot.best();
+	json->set("best", pBest ? Poco::Dynamic::Var(pBest->target.toString()) : Poco::Dynamic::Var());
+	json->set("healthRounds", snapshot.round);
+	Poco::JSON::Array::Ptr targets = new Poco::JSON::Array;
+	for (const auto& t : snapshot.targets)
+	{
+		Poco::JSON::Object::Ptr target = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+		target->set("target", t.target.toString());
+		target->set("address", t.address);
+		target->set("healthy", t.healthy);
+		target->set("best", &t == pBest);
+		target->set("latencyMs", t.lastLatencyMs >= 0 ? Poco::Dynamic::Var(t.lastLatencyMs) : Poco::Dynamic::Var());
+		target->set("smoothedLatencyMs", t.smoothedLatencyMs >= 0 ? Poco::Dynamic::Var(t.smoothedLatencyMs) : Poco::Dynamic::Var());
+		target->set("lastError", t.lastError);
+		target->set("consecutiveFailures", t.consecutiveFailures);
+		target->set("lastChange", static_cast<double>(t.lastChange.epochMicroseconds()) / 1e6);
+		targets->add(target);
+	}
+	json->set("targets", targets);
+	Poco::JSON::Object::Ptr counters = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+	counters->set("accepted", c.accepted.load());
+	counters->set("active", c.activeSessions.load());
+	counters->set("refusedNoHealthyTarget", c.refusedNoTarget.load());
+	counters->set("refusedNoReachableTarget", c.refusedNoUpstream.load());
+	counters->set("refusedOverload", c.refusedOverload.load());
+	counters->set("upstreamConnectFailures", c.upstreamFailures.load());
+	counters->set("failovers", c.failovers.load());
+	counters->set("bytesClientToUpstream", c.bytesClientToUpstream.load());
+	counters->set("bytesUpstreamToClient", c.bytesUpstreamToClient.load());
+	json->set("connections", counters);
+	Poco::JSON::Object::Ptr pool = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+	pool->set("size", view.pSettings->poolSize);
+	pool->set("idle", view.poolIdle);
+	pool->set("hits", c.poolHits.load());
+	pool->set("misses", c.poolMisses.load());
+	pool->set("discarded", c.poolDiscarded.load());
+	json->set("pool", pool);
+	return json;
+}
+
+} } // namespace ForwardOptimal::Admin
