@@ -8,6 +8,7 @@
 #include "health/TcpProber.h"
 #include "pool/UpstreamPool.h"
 #include "proxy/ProxyServer.h"
+#include "proxy/Runtime.h"
 #include "stats/Counters.h"
 
 #include "Poco/AutoPtr.h"
@@ -42,7 +43,8 @@ using Poco::Util::OptionSet;
 constexpr int PRIO_CONFIG_FILE = Poco::Util::Application::PRIO_DEFAULT;
 constexpr int PRIO_LOGGING_DEFAULTS = Poco::Util::Application::PRIO_DEFAULT + 50;
 
-const int TERMINATION_SIGNALS[] = {SIGINT, SIGTERM, SIGQUIT};
+// SIGHUP (reload) is waited for with them: it must never reach a thread with its default action.
+const int TERMINATION_SIGNALS[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
 
 sigset_t terminationSignals()
 {
@@ -240,7 +242,7 @@ void ForwardOptimalApp::loadSettings()
 	try
 	{
 		_loaded = Config::SettingsLoader::loadFile(_configPath, _overrides);
-		installLogging();
+		installLogging(_loaded);
 	}
 	catch (const Config::ConfigException& error)
 	{
@@ -255,23 +257,29 @@ void ForwardOptimalApp::loadSettings()
 }
 
 
-void ForwardOptimalApp::installLogging()
+void ForwardOptimalApp::installLogging(const Config::LoadResult& loaded)
 {
 	// The whole document becomes a POCO configuration layer, so `logging.*` in the file and
-	// `-D logging.*` work exactly as in any POCO application.
-	Poco::AutoPtr<Poco::Util::JSONConfiguration> pFile = new Poco::Util::JSONConfiguration(_loaded.document);
-	config().add(pFile, PRIO_CONFIG_FILE, false);
+	// `-D logging.*` work exactly as in any POCO application. A reload swaps the layer.
+	Poco::Util::AbstractConfiguration::Ptr pPrevious = _pFileLayer;
+	Poco::Util::AbstractConfiguration::Ptr pNext = new Poco::Util::JSONConfiguration(loaded.document);
+	if (pPrevious)
+		config().removeConfiguration(pPrevious);
+	config().add(pNext, PRIO_CONFIG_FILE, false);
 	// configure() takes an AutoPtr: share the reference, or it would release config() itself.
 	Poco::Util::AbstractConfiguration::Ptr pConfig(&config(), true);
 	try
 	{
 		Poco::Util::LoggingConfigurator().configure(pConfig);
+		_pFileLayer = pNext;
 	}
 	catch (const Poco::Exception& error)
 	{
-		config().removeConfiguration(pFile);
+		config().removeConfiguration(pNext);
+		if (pPrevious)
+			config().add(pPrevious, PRIO_CONFIG_FILE, false);
 		Poco::Util::LoggingConfigurator().configure(pConfig);
-		throw Config::ConfigException(Config::ConfigException::Kind::INVALID, _loaded.settings->sourceFile, "logging", error.displayText());
+		throw Config::ConfigException(Config::ConfigException::Kind::INVALID, loaded.settings->sourceFile, "logging", error.displayText());
 	}
 }
 
@@ -334,10 +342,10 @@ int ForwardOptimalApp::serve()
 
 	checkDescriptorBudget(settings, _logger);
 	Stats::Counters counters;
-	Health::TcpProber prober(settings.proxyProtocol);
-	Health::HealthMonitor monitor(_loaded.settings, prober, &counters);
-	Pool::UpstreamPool pool(_loaded.settings, monitor, counters);
-	Proxy::ConnectionContext context{settings, monitor, pool, counters};
+	auto pRuntime = std::make_shared<Proxy::Runtime>(_loaded.settings,
+		std::make_unique<Health::TcpProber>(settings.proxyProtocol), counters);
+	Proxy::ConnectionContext context(pRuntime, counters);
+	pRuntime.reset(); // the context owns it from here on (a reload replaces it)
 	std::unique_ptr<Proxy::ProxyServer> pServer;
 	try
 	{
@@ -354,12 +362,13 @@ int ForwardOptimalApp::serve()
 	{
 		try
 		{
-			pAdmin = std::make_unique<Admin::AdminServer>(settings.adminAddr, [&] {
+			pAdmin = std::make_unique<Admin::AdminServer>(settings.adminAddr, [&context, &counters, started] {
+				std::shared_ptr<Proxy::Runtime> pCurrent = context.runtime();
 				Admin::AdminView view;
-				view.pSnapshot = monitor.snapshot();
-				view.pSettings = _loaded.settings;
+				view.pSnapshot = pCurrent->monitor().snapshot();
+				view.pSettings = pCurrent->settingsPtr();
 				view.pCounters = &counters;
-				view.poolIdle = view.pSnapshot->best() ? pool.idleCount(view.pSnapshot->best()->target) : 0;
+				view.poolIdle = view.pSnapshot->best() ? pCurrent->pool().idleCount(view.pSnapshot->best()->target) : 0;
 				view.started = started;
 				return view;
 			});
@@ -371,8 +380,7 @@ int ForwardOptimalApp::serve()
 		}
 	}
 
-	monitor.start(); // the first round runs now, so the first clients already have a route
-	pool.start();
+	context.runtime()->start(); // the first round runs now, so the first clients already have a route
 	pServer->start();
 	if (pAdmin)
 		pAdmin->start();
@@ -387,14 +395,55 @@ int ForwardOptimalApp::serve()
 				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");
 	}
 
-	int signal = waitForSignal(-1);
-	drain(*pServer, counters, settings, signal);
+	int signal;
+	while ((signal = waitForSignal(-1)) == SIGHUP)
+		reload(context, counters);
+	drain(*pServer, counters, context.runtime()->settings(), signal);
 	if (pAdmin)
 		pAdmin->stop();
-	pool.stop();
-	monitor.stop();
+	context.runtime()->stop();
 	_logger.information("👋 ForwardOptimal 已停止");
 	return EXIT_OK;
+}
+
+
+void ForwardOptimalApp::reload(Proxy::ConnectionContext& context, Stats::Counters& counters)
+{
+	_logger.information("🔄 收到 SIGHUP, 重新加载配置: " + _configPath);
+	Config::LoadResult loaded;
+	try
+	{
+		loaded = Config::SettingsLoader::loadFile(_configPath, _overrides);
+		installLogging(loaded);
+	}
+	catch (const Config::ConfigException& error)
+	{
+		_logger.error("❌ 重新加载失败, 继续使用原来的配置: " + error.message());
+		return;
+	}
+	for (const auto& warning : loaded.warnings)
+		_logger.warning("⚠️  " + warning);
+
+	// These shape the listening sockets and the thread pool, which live as long as the process.
+	const Config::Settings& running = *_loaded.settings;
+	const Config::Settings& next = *loaded.settings;
+	auto needsRestart = [&](const std::string& key, const std::string& now, const std::string& wanted) {
+		if (now != wanted)
+			_logger.warning("⚠️  " + key + " 从 " + now + " 改为 " + wanted + " 需要重启才能生效; 目前仍为 " + now);
+	};
+	needsRestart("bindAddr", running.bindAddr.toString(), next.bindAddr.toString());
+	needsRestart("maxConnections", std::to_string(running.maxConnections), std::to_string(next.maxConnections));
+	needsRestart("maxQueued", std::to_string(running.maxQueued), std::to_string(next.maxQueued));
+	needsRestart("adminAddr", running.adminEnabled ? running.adminAddr.toString() : "\"\"",
+		next.adminEnabled ? next.adminAddr.toString() : "\"\"");
+
+	auto pNext = std::make_shared<Proxy::Runtime>(loaded.settings, std::make_unique<Health::TcpProber>(next.proxyProtocol), counters);
+	pNext->start(); // its first round runs before any client sees it
+	context.replace(pNext)->stop(); // sessions that hold the old runtime finish with it
+	_logger.information("✅ 配置已重新加载: 目标节点 " + joinTargets(next) + ", 检查间隔 " + formatSeconds(next.updateInterval)
+		+ "秒 (故障时: " + formatSeconds(next.failureInterval) + "秒), Proxy Protocol: "
+		+ (next.proxyProtocol == Config::ProxyProtocol::NONE ? std::string("未启用") : Config::toString(next.proxyProtocol))
+		+ "; 进行中的会话不受影响");
 }
 
 
@@ -409,6 +458,8 @@ void ForwardOptimalApp::drain(Proxy::ProxyServer& server, const Stats::Counters&
 	while (counters.activeSessions > 0 && std::chrono::steady_clock::now() < deadline)
 	{
 		int again = waitForSignal(100);
+		if (again == SIGHUP)
+			continue; // no reloading while stopping
 		if (again != 0)
 		{
 			_logger.warning("⏩ 再次收到信号 " + signalName(again) + ": 立即关闭剩余 "

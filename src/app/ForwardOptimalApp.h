@@ -11,7 +11,7 @@
 #include <vector>
 
 namespace ForwardOptimal {
-namespace Proxy { class ProxyServer; }
+namespace Proxy { class ProxyServer; class ConnectionContext; }
 namespace Stats { struct Counters; }
 namespace App {
 
@@ -39,7 +39,8 @@ protected:
 
 private:
 	void loadSettings();
-	void installLogging();
+	void installLogging(const Config::LoadResult& loaded);
+	void reload(Proxy::ConnectionContext& context, Stats::Counters& counters);
 	int reportConfigError(const Config::ConfigException& error);
 	int check();
 	int serve();
@@ -56,6 +57,7 @@ private:
 	Config::Overrides _overrides;
 	Config::LoadResult _loaded;
 	std::unique_ptr<Config::ConfigException> _pConfigError;
+	Poco::Util::AbstractConfiguration::Ptr _pFileLayer;   // the config file's layer in config()
 };
 
 } } // namespace ForwardOptimal::App

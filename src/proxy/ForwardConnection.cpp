@@ -93,8 +93,9 @@ void ForwardConnection::run()
 
 void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
-	const Config::Settings& settings = _context.settings;
-	std::shared_ptr<const Health::HealthSnapshot> pRoute = _context.monitor.snapshot();
+	std::shared_ptr<Runtime> pRuntime = _context.runtime(); // kept for the whole session
+	const Config::Settings& settings = pRuntime->settings();
+	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{
 		refuse(client, _context.counters.refusedNoTarget, _context.refusalLog, "服务已暂停 (没有健康的目标节点)");
@@ -111,7 +112,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		const Health::TargetStatus& candidate = pRoute->targets[pRoute->ranking[i]];
 		try
 		{
-			upstream = _context.pool.acquire(candidate, pooled);
+			upstream = pRuntime->pool().acquire(candidate, pooled);
 			pTarget = &candidate;
 			if (i > 0)
 				++_context.counters.failovers;
@@ -119,7 +120,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		catch (const Poco::Exception& error)
 		{
 			++_context.counters.upstreamFailures;
-			_context.monitor.reportFailure(candidate.target, "connect: " + error.displayText());
+			pRuntime->monitor().reportFailure(candidate.target, "connect: " + error.displayText());
 		}
 	}
 	if (!pTarget)

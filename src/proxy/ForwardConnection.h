@@ -1,8 +1,6 @@
 #pragma once
 
-#include "config/Settings.h"
-#include "health/HealthMonitor.h"
-#include "pool/UpstreamPool.h"
+#include "proxy/Runtime.h"
 #include "stats/Counters.h"
 #include "stats/RateLimiter.h"
 
@@ -10,6 +8,8 @@
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
+
+#include <mutex>
 
 namespace ForwardOptimal {
 namespace Proxy {
@@ -30,22 +30,39 @@ private:
 };
 
 /// What every connection needs from the rest of the process; owned by ProxyServer's owner,
-/// outlives all connections.
-struct ConnectionContext
+/// outlives all connections. The Runtime can be replaced (reload) while sessions run: each
+/// session takes the current one when it starts and keeps it. Thread-safe.
+class ConnectionContext
 {
-	ConnectionContext(const Config::Settings& settings_, Health::HealthMonitor& monitor_, Pool::UpstreamPool& pool_,
-		Stats::Counters& counters_):
-		settings(settings_), monitor(monitor_), pool(pool_), counters(counters_)
+public:
+	ConnectionContext(std::shared_ptr<Runtime> pRuntime, Stats::Counters& counters_):
+		counters(counters_),
+		_pRuntime(std::move(pRuntime))
 	{
 	}
 
-	const Config::Settings& settings;
-	Health::HealthMonitor& monitor;
-	Pool::UpstreamPool& pool;
+	std::shared_ptr<Runtime> runtime() const
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		return _pRuntime;
+	}
+
+	std::shared_ptr<Runtime> replace(std::shared_ptr<Runtime> pRuntime)
+		/// Swaps in a new runtime for the sessions that start from now on; returns the old one.
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		std::swap(_pRuntime, pRuntime);
+		return pRuntime;
+	}
+
 	Stats::Counters& counters;
 	Stats::RateLimiter refusalLog{std::chrono::seconds(10)};
 	Stats::RateLimiter failureLog{std::chrono::seconds(10)};
 	StopSignal stop;    /// triggered by ProxyServer::stop(): running sessions end
+
+private:
+	mutable std::mutex _mutex;
+	std::shared_ptr<Runtime> _pRuntime;
 };
 
 /// One client session, run on a thread of the ProxyServer's pool; the data plane's one

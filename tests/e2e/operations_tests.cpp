@@ -261,4 +261,42 @@ BOOST_AUTO_TEST_CASE(a_second_signal_stops_at_once)
 	BOOST_TEST(fo.process.all().find("再次收到信号 SIGINT") != std::string::npos, fo.process.all());
 }
 
+BOOST_AUTO_TEST_CASE(sighup_reload_moves_new_clients_and_keeps_running_sessions)
+{
+	Backend first(Backend::echo("first\n"));
+	Backend second(Backend::echo("second\n"));
+	Running fo(first.address());
+	Poco::Net::StreamSocket before(fo.proxy);
+	before.setReceiveTimeout(Poco::Timespan(10, 0));
+	char banner[6];
+	BOOST_TEST_REQUIRE(before.receiveBytes(banner, 6) == 6);
+	BOOST_TEST(std::string(banner, 6) == "first\n");
+
+	auto rewrite = [&](const std::string& content) { fo.dir.write("fo.json", content); };
+	auto nextClient = [&] {
+		Poco::Net::StreamSocket client(fo.proxy);
+		client.shutdownSend();
+		return Backend::readAll(client);
+	};
+	rewrite("{\"bindAddr\": \"127.0.0.1:1\", \"targets\": [\"" + second.address() + "\"],"
+		" \"updateInterval\": 0.3, \"adminAddr\": \"127.0.0.1:0\"}");
+	fo.process.signal(SIGHUP);
+	BOOST_TEST_REQUIRE(fo.process.waitForOutput("配置已重新加载", 20s), fo.process.all());
+	BOOST_TEST(fo.process.all().find("bindAddr 从 127.0.0.1:0 改为 127.0.0.1:1 需要重启才能生效") != std::string::npos, fo.process.all());
+	BOOST_TEST(nextClient() == "second\n");
+
+	// The session opened before the reload still talks to the first target, intact.
+	Backend::sendAll(before, "still here");
+	before.shutdownSend();
+	BOOST_TEST(Backend::readAll(before) == "still here");
+
+	// An invalid file is rejected; the running configuration stays.
+	rewrite("{\"bindAddr\": \":1\", \"targets\": [],");
+	fo.process.signal(SIGHUP);
+	BOOST_TEST(fo.process.waitForOutput("重新加载失败, 继续使用原来的配置", 20s), fo.process.all());
+	BOOST_TEST(nextClient() == "second\n");
+	fo.process.signal(SIGTERM);
+	BOOST_TEST(fo.process.waitExit(20s).value_or(-1) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 #include "health/TcpProber.h"
 #include "pool/UpstreamPool.h"
 #include "proxy/ProxyServer.h"
+#include "proxy/Runtime.h"
 #include "proxyprotocol/ProxyHeader.h"
 
 #include "Backend.h"
@@ -33,21 +34,19 @@ struct Forwarder
 			list += (list.empty() ? "\"" : ", \"") + target + "\"";
 		pSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [" + list + "],"
 			" \"updateInterval\": 0.2, \"failureInterval\": 0.2, \"probeTimeout\": 2}", "t.json", overrides).settings;
-		prober = std::make_unique<Health::TcpProber>(pSettings->proxyProtocol);
-		monitor = std::make_unique<Health::HealthMonitor>(pSettings, *prober);
-		pool = std::make_unique<Pool::UpstreamPool>(pSettings, *monitor, counters);
-		context = std::make_unique<Proxy::ConnectionContext>(*pSettings, *monitor, *pool, counters);
+		runtime = std::make_shared<Proxy::Runtime>(pSettings, std::make_unique<Health::TcpProber>(pSettings->proxyProtocol), counters);
+		monitor = &runtime->monitor();
+		pool = &runtime->pool();
+		context = std::make_unique<Proxy::ConnectionContext>(runtime, counters);
 		server = std::make_unique<Proxy::ProxyServer>(*pSettings, *context);
-		monitor->start();
-		pool->start();
+		runtime->start();
 		server->start();
 	}
 
 	~Forwarder()
 	{
 		server->stop();
-		pool->stop();
-		monitor->stop();
+		runtime->stop();
 	}
 
 	Poco::Net::StreamSocket connect() const
@@ -59,9 +58,9 @@ struct Forwarder
 
 	std::shared_ptr<const Config::Settings> pSettings;
 	Stats::Counters counters;
-	std::unique_ptr<Health::TcpProber> prober;
-	std::unique_ptr<Health::HealthMonitor> monitor;
-	std::unique_ptr<Pool::UpstreamPool> pool;
+	std::shared_ptr<Proxy::Runtime> runtime;
+	Health::HealthMonitor* monitor = nullptr;
+	Pool::UpstreamPool* pool = nullptr;
 	std::unique_ptr<Proxy::ConnectionContext> context;
 	std::unique_ptr<Proxy::ProxyServer> server;
 };

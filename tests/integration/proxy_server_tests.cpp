@@ -1,7 +1,7 @@
 #include "config/SettingsLoader.h"
 #include "health/HealthMonitor.h"
-#include "pool/UpstreamPool.h"
 #include "proxy/ProxyServer.h"
+#include "proxy/Runtime.h"
 
 #include "FakeProber.h"
 #include "TestSupport.h"
@@ -42,22 +42,23 @@ std::size_t connectAndReadToEnd(const Poco::Net::SocketAddress& address)
 	return total;
 }
 
-// A health monitor whose one target answers (or not) as the test says, and the connection
-// context built on it.
+// A runtime whose one target answers (or not) as the test says, and the connection context
+// built on it.
 struct Fixture
 {
 	Fixture()
 	{
-		prober.up("127.0.0.1:9", 1.0);
-		monitor.runRound();
+		prober().up("127.0.0.1:9", 1.0);
+		runtime().monitor().runRound();
 	}
 
+	Proxy::Runtime& runtime() { return *context.runtime(); }
+	FakeProber& prober() { return *pProber; }
+
 	std::shared_ptr<const Config::Settings> pSettings = std::make_shared<Config::Settings>(settingsFor("127.0.0.1:0", ", \"poolSize\": 0"));
-	FakeProber prober;
-	Health::HealthMonitor monitor{pSettings, prober};
+	FakeProber* pProber = new FakeProber;
 	Stats::Counters counters;
-	Pool::UpstreamPool pool{pSettings, monitor, counters};
-	Proxy::ConnectionContext context{*pSettings, monitor, pool, counters};
+	Proxy::ConnectionContext context{std::make_shared<Proxy::Runtime>(pSettings, std::unique_ptr<Health::Prober>(pProber), counters), counters};
 };
 
 } // namespace
@@ -144,9 +145,9 @@ BOOST_AUTO_TEST_CASE(start_stop_cycles_leak_no_descriptors)
 
 BOOST_AUTO_TEST_CASE(closes_clients_at_once_while_no_target_is_healthy)
 {
-	prober.down("127.0.0.1:9");
-	monitor.runRound();
-	BOOST_TEST_REQUIRE(monitor.snapshot()->paused());
+	prober().down("127.0.0.1:9");
+	runtime().monitor().runRound();
+	BOOST_TEST_REQUIRE(runtime().monitor().snapshot()->paused());
 	Proxy::ProxyServer server(settingsFor("127.0.0.1:0"), context);
 	server.start();
 	for (int i = 0; i < 5; ++i)
