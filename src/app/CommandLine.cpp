@@ -48,6 +48,8 @@ std::string CommandLine::usage(const std::string& command)
 		"  -D key=value, --define=key=value\n"
 		"                   覆盖配置项, 可重复 (例: -D updateInterval=30 -D proxyProtocol=v2)\n"
 		"  -t, --check      检查配置文件并打印生效的配置, 然后退出\n"
+		"  --health-check=<url>\n"
+		"                   请求管理接口 (例: http://127.0.0.1:9090/healthz), 2xx 时退出码 0, 否则 1\n"
 		"  -h, -help, --help\n"
 		"                   显示此帮助信息\n"
 		"  -v, -version, --version\n"

@@ -13,7 +13,11 @@
 
 #include "Poco/AutoPtr.h"
 #include "Poco/JSON/Stringifier.h"
+#include "Poco/Net/HTTPClientSession.h"
+#include "Poco/Net/HTTPRequest.h"
+#include "Poco/Net/HTTPResponse.h"
 #include "Poco/Path.h"
+#include "Poco/URI.h"
 #include "Poco/Util/HelpFormatter.h"
 #include "Poco/Util/JSONConfiguration.h"
 #include "Poco/Util/LoggingConfigurator.h"
@@ -94,6 +98,26 @@ void checkDescriptorBudget(const Config::Settings& settings, Poco::Logger& logge
 			+ " will fail; raise the limit or lower maxConnections");
 }
 
+// Where the root logger writes, read from the file's logging section: a daemon has no console.
+std::string describeLogDestination(const Config::LoadResult& loaded)
+{
+	try
+	{
+		Poco::JSON::Object::Ptr logging = loaded.document->getObject("logging");
+		std::string channel = logging ? logging->getObject("loggers")->getObject("root")->getValue<std::string>("channel") : "";
+		Poco::JSON::Object::Ptr definition = logging->getObject("channels")->getObject(channel);
+		if (definition->getValue<std::string>("class") == "FileChannel")
+			return "logs go to " + definition->getValue<std::string>("path");
+		return "logs go to the '" + channel + "' channel (" + definition->getValue<std::string>("class") + ")";
+	}
+	catch (...)
+	{
+		return "WARNING: logs go to the console, which a daemon does not have: configure a file channel "
+			"(see etc/logging-example.json)";
+	}
+}
+
+
 int exitCodeFor(const Config::ConfigException& error)
 {
 	switch (error.kind())
@@ -150,7 +174,7 @@ int ForwardOptimalApp::launch(int argc, char** argv)
 			else if (name == "config")
 				configPath = value;
 			daemon |= (name == "daemon");
-			exits |= (name == "help" || name == "version" || name == "check");
+			exits |= (name == "help" || name == "version" || name == "check" || name == "health-check");
 		}
 		processor.checkRequired();
 	}
@@ -165,7 +189,8 @@ int ForwardOptimalApp::launch(int argc, char** argv)
 	{
 		try
 		{
-			Config::SettingsLoader::loadFile(configPath, overrides);
+			Config::LoadResult loaded = Config::SettingsLoader::loadFile(configPath, overrides);
+			std::cerr << "ForwardOptimal: starting as a daemon; " << describeLogDestination(loaded) << std::endl;
 		}
 		catch (const Config::ConfigException& error)
 		{
@@ -194,6 +219,8 @@ void ForwardOptimalApp::defineOptions(OptionSet& options)
 		.required(false).repeatable(true).argument("key=value"));
 	options.addOption(Option("check", "t", "validate the configuration, print the effective settings, and exit")
 		.required(false).repeatable(false));
+	options.addOption(Option("health-check", "", "GET the URL (the admin /healthz), exit 0 on 2xx, else 1")
+		.required(false).repeatable(false).argument("url"));
 }
 
 
@@ -216,12 +243,17 @@ void ForwardOptimalApp::handleOption(const std::string& name, const std::string&
 	}
 	else if (name == "check")
 		_checkOnly = true;
+	else if (name == "health-check")
+	{
+		_healthCheckUrl = value;
+		stopOptionsProcessing();
+	}
 }
 
 
 void ForwardOptimalApp::initialize(Application& self)
 {
-	if (!_helpRequested && !_versionRequested)
+	if (!_helpRequested && !_versionRequested && _healthCheckUrl.empty())
 		loadSettings();
 	ServerApplication::initialize(self);
 }
@@ -296,6 +328,8 @@ int ForwardOptimalApp::main(const std::vector<std::string>& args)
 		std::cout << CommandLine::version() << std::flush;
 		return EXIT_OK;
 	}
+	if (!_healthCheckUrl.empty())
+		return healthCheck(_healthCheckUrl);
 	if (!args.empty())
 	{
 		_logger.error("unexpected argument '" + args.front() + "'; see --help");
@@ -314,6 +348,30 @@ int ForwardOptimalApp::reportConfigError(const Config::ConfigException& error)
 	_logger.fatal("❌ " + std::string(error.kind() == Config::ConfigException::Kind::FILE_MISSING
 		? "配置文件不存在" : "配置无效") + ": " + error.message());
 	return exitCodeFor(error);
+}
+
+
+int ForwardOptimalApp::healthCheck(const std::string& url)
+{
+	// For container HEALTHCHECKs: the slim image has no curl, and the binary already speaks HTTP.
+	try
+	{
+		Poco::URI uri(url);
+		Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+		session.setTimeout(Poco::Timespan(3, 0));
+		Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+		session.sendRequest(request);
+		Poco::Net::HTTPResponse response;
+		session.receiveResponse(response);
+		int status = static_cast<int>(response.getStatus());
+		std::cout << url << ": " << status << " " << response.getReason() << std::endl;
+		return status >= 200 && status < 300 ? EXIT_OK : 1;
+	}
+	catch (const Poco::Exception& error)
+	{
+		std::cout << url << ": " << error.displayText() << std::endl;
+		return 1;
+	}
 }
 
 

@@ -43,6 +43,7 @@ private:
 	void reload(Proxy::ConnectionContext& context, Stats::Counters& counters);
 	int reportConfigError(const Config::ConfigException& error);
 	int check();
+	int healthCheck(const std::string& url);
 	int serve();
 	void drain(Proxy::ProxyServer& server, const Stats::Counters& counters, const Config::Settings& settings, int signal);
 	static int waitForSignal(int timeoutMs);
@@ -53,6 +54,7 @@ private:
 	bool _helpRequested = false;
 	bool _versionRequested = false;
 	bool _checkOnly = false;
+	std::string _healthCheckUrl;
 	std::string _configPath;
 	Config::Overrides _overrides;
 	Config::LoadResult _loaded;

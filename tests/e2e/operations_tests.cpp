@@ -18,6 +18,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <regex>
 
 using namespace ForwardOptimal::Test;
@@ -191,6 +192,62 @@ BOOST_AUTO_TEST_CASE(readyz_follows_the_targets_and_healthz_the_process)
 	BOOST_TEST(http(fo.admin, "/healthz").status == 200); // the process still serves (it refuses fast)
 	backend = std::make_unique<Backend>(Backend::echo(), target);
 	BOOST_TEST(waitFor([&] { return http(fo.admin, "/readyz").status == 200; }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(health_check_option_probes_the_admin_endpoint)
+{
+	// What the Docker HEALTHCHECK runs: no config needed, exit 0 on 2xx, 1 otherwise.
+	Backend backend(Backend::echo());
+	Running fo(backend.address());
+	std::string out, err;
+	BOOST_TEST(ChildProcess::run({binaryPath(), "--health-check=http://" + fo.admin + "/healthz"}, out, err) == 0, out << err);
+	BOOST_TEST(out.find("200") != std::string::npos, out);
+	BOOST_TEST(ChildProcess::run({binaryPath(), "--health-check=http://" + fo.admin + "/nope"}, out, err) == 1, out << err);
+	fo.process.signal(SIGTERM);
+	fo.process.waitExit(20s);
+	BOOST_TEST(ChildProcess::run({binaryPath(), "--health-check=http://" + fo.admin + "/healthz"}, out, err) == 1, out << err);
+}
+
+BOOST_AUTO_TEST_CASE(daemon_resolves_a_relative_config_and_says_where_logs_go)
+{
+	Backend backend(Backend::echo());
+	TempDir dir;
+	std::string logFile = dir.path() + "/fo.log";
+	dir.write("rel.json", "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + backend.address() + "\"], \"updateInterval\": 60,"
+		" \"adminAddr\": \"127.0.0.1:0\", \"logging\": {\"channels\": {\"file\": {\"class\": \"FileChannel\", \"path\": \""
+		+ logFile + "\", \"formatter\": \"fo\"}}, \"loggers\": {\"root\": {\"channel\": \"file\"}}}}");
+	std::string pidFile = dir.path() + "/fo.pid";
+	ChildProcess launcher({binaryPath(), "-c", "rel.json", "--daemon", "--pidfile=" + pidFile}, dir.path());
+	BOOST_TEST(launcher.waitExit(20s).value_or(-1) == 0, launcher.all());
+	BOOST_TEST(launcher.err().find("starting as a daemon; logs go to " + logFile) != std::string::npos, launcher.err());
+	auto log = [&] {
+		std::ifstream in(logFile);
+		return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	};
+	BOOST_TEST_REQUIRE(waitFor([&] { return log().find("目标节点数量") != std::string::npos; }, 20s), log());
+	BOOST_TEST(log().find("📁 配置文件: " + dir.path() + "/rel.json") != std::string::npos, log()); // resolved before chdir("/")
+	pid_t pid = 0;
+	std::ifstream(pidFile) >> pid;
+	BOOST_TEST_REQUIRE(pid > 0);
+	BOOST_TEST(::kill(pid, SIGTERM) == 0);
+	BOOST_TEST(waitFor([&] { return ::kill(pid, 0) != 0; }, 20s));
+	BOOST_TEST(waitFor([&] { return !std::ifstream(pidFile).good(); }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(daemon_warns_when_logs_would_go_nowhere)
+{
+	Backend backend(Backend::echo());
+	TempDir dir;
+	std::string pidFile = dir.path() + "/fo.pid";
+	std::string out, err;
+	int code = ChildProcess::run({binaryPath(), "-c", dir.write("c.json", "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\""
+		+ backend.address() + "\"], \"updateInterval\": 60, \"adminAddr\": \"\"}"), "--daemon", "--pidfile=" + pidFile}, out, err);
+	BOOST_TEST(code == 0);
+	BOOST_TEST(err.find("WARNING: logs go to the console, which a daemon does not have") != std::string::npos, err);
+	pid_t pid = 0;
+	BOOST_TEST_REQUIRE(waitFor([&] { std::ifstream(pidFile) >> pid; return pid > 0; }, 20s));
+	::kill(pid, SIGTERM);
+	BOOST_TEST(waitFor([&] { return ::kill(pid, 0) != 0; }, 20s));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_paths_are_404_and_other_methods_405)
