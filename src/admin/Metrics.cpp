@@ -4,6 +4,7 @@
 
 #include "Poco/JSON/Array.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -14,8 +15,9 @@ namespace {
 
 std::string number(double value)
 {
+	// Large values are timestamps and byte counts: keep every digit; small ones are latencies.
 	char buffer[64];
-	std::snprintf(buffer, sizeof buffer, "%.9g", value);
+	std::snprintf(buffer, sizeof buffer, std::fabs(value) >= 1e6 ? "%.3f" : "%.9g", value);
 	return buffer;
 }
 

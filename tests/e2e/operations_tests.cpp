@@ -19,6 +19,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <thread>
 #include <regex>
 
 using namespace ForwardOptimal::Test;
@@ -250,6 +251,15 @@ BOOST_AUTO_TEST_CASE(daemon_warns_when_logs_would_go_nowhere)
 	BOOST_TEST(waitFor([&] { return ::kill(pid, 0) != 0; }, 20s));
 }
 
+BOOST_AUTO_TEST_CASE(a_non_loopback_admin_address_is_logged_as_a_choice)
+{
+	Backend backend(Backend::echo());
+	TempDir dir;
+	ChildProcess process({binaryPath(), "-c", dir.write("c.json", "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\""
+		+ backend.address() + "\"], \"updateInterval\": 60, \"adminAddr\": \"0.0.0.0:0\"}")});
+	BOOST_TEST(process.waitForOutput("管理接口监听在非回环地址", 20s), process.all());
+}
+
 BOOST_AUTO_TEST_CASE(unknown_paths_are_404_and_other_methods_405)
 {
 	Backend backend(Backend::echo());
@@ -348,6 +358,25 @@ BOOST_AUTO_TEST_CASE(sighup_reload_moves_new_clients_and_keeps_running_sessions)
 	Backend::sendAll(before, "still here");
 	before.shutdownSend();
 	BOOST_TEST(Backend::readAll(before) == "still here");
+
+	// Logging follows a reload too: the root logger lowered to warnings silences the reports
+	// (and the information line that would confirm the reload itself).
+	auto count = [&](const std::string& text) {
+		std::string all = fo.process.all();
+		std::size_t n = 0;
+		for (std::size_t at = all.find(text); at != std::string::npos; at = all.find(text, at + 1))
+			++n;
+		return n;
+	};
+	rewrite("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + second.address() + "\"], \"updateInterval\": 0.3,"
+		" \"adminAddr\": \"127.0.0.1:0\", \"logging\": {\"loggers\": {\"root\": {\"level\": \"warning\"}}}}");
+	fo.process.signal(SIGHUP);
+	BOOST_TEST_REQUIRE(waitFor([&] { return count("收到 SIGHUP") == 2; }, 20s), fo.process.all());
+	std::this_thread::sleep_for(1500ms); // the reload finishes; about five update intervals pass
+	std::size_t quiet = fo.process.all().size();
+	std::this_thread::sleep_for(1500ms);
+	BOOST_TEST(fo.process.all().size() == quiet, "still logging reports after the reload lowered the level");
+	BOOST_TEST(nextClient() == "second\n");
 
 	// An invalid file is rejected; the running configuration stays.
 	rewrite("{\"bindAddr\": \":1\", \"targets\": [],");
