@@ -129,6 +129,8 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.sample("forwardoptimal_pool_misses_total", "", static_cast<double>(c.poolMisses.load()));
 	w.family("forwardoptimal_pool_discarded_total", "counter", "Pooled sockets dropped as closed, broken or too old.");
 	w.sample("forwardoptimal_pool_discarded_total", "", static_cast<double>(c.poolDiscarded.load()));
+	w.family("forwardoptimal_pool_size", "gauge", "Configured pre-connected sockets for the best target (poolSize).");
+	w.sample("forwardoptimal_pool_size", "", static_cast<double>(view.pSettings->poolSize));
 	w.family("forwardoptimal_pool_idle_connections", "gauge", "Pre-connected sockets waiting for a client.");
 	w.sample("forwardoptimal_pool_idle_connections", "", static_cast<double>(view.poolIdle));
 	w.family("forwardoptimal_bytes_total", "counter", "Bytes relayed, by direction (counted when a session ends).");

@@ -108,6 +108,8 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_the_traffic)
 	BOOST_TEST(sample(metrics.body, "forwardoptimal_target_best{target=\"" + backend.address() + "\"}") == 1);
 	BOOST_TEST(sample(metrics.body, "forwardoptimal_health_rounds_total") >= 1);
 	BOOST_TEST(metrics.body.find("# TYPE forwardoptimal_probe_latency_seconds histogram") != std::string::npos);
+	BOOST_TEST(sample(metrics.body, "forwardoptimal_pool_size") == 2);
+	BOOST_TEST(sample(metrics.body, "forwardoptimal_pool_hits_total") + sample(metrics.body, "forwardoptimal_pool_misses_total") == 1);
 	BOOST_TEST(metrics.body.find("forwardoptimal_build_info{version=\"1.") != std::string::npos);
 
 	std::string file = fo.dir.write("metrics.txt", metrics.body);
