@@ -1,7 +1,7 @@
 // A small TCP backend for the demo and the end-to-end tests: greets each client with one line
 // naming itself, then echoes everything back until the client closes. Loopback by default.
 //
-//   fo_demo_backend [--listen 127.0.0.1:0] [--name backend]
+//   fo_demo_backend [--listen 127.0.0.1:0] [--name backend] [--threads 256]
 //
 // Prints "listening on ADDRESS" once ready; stops on SIGINT/SIGTERM.
 #include "Poco/Net/ServerSocket.h"
@@ -10,6 +10,7 @@
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
 #include "Poco/Net/TCPServerParams.h"
+#include "Poco/ThreadPool.h"
 
 #include <csignal>
 #include <cstdlib>
@@ -64,15 +65,18 @@ private:
 int main(int argc, char** argv)
 {
 	std::string listen = "127.0.0.1:0";
+	int threads = 256;
 	for (int i = 1; i + 1 < argc; i += 2)
 	{
 		if (std::strcmp(argv[i], "--listen") == 0)
 			listen = argv[i + 1];
 		else if (std::strcmp(argv[i], "--name") == 0)
 			g_name = argv[i + 1];
+		else if (std::strcmp(argv[i], "--threads") == 0)
+			threads = std::atoi(argv[i + 1]);
 		else
 		{
-			std::cerr << "usage: fo_demo_backend [--listen HOST:PORT] [--name NAME]\n";
+			std::cerr << "usage: fo_demo_backend [--listen HOST:PORT] [--name NAME] [--threads N]\n";
 			return 64;
 		}
 	}
@@ -86,10 +90,12 @@ int main(int argc, char** argv)
 
 	try
 	{
-		Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(listen), 256);
+		Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(listen), 1024);
 		Poco::Net::TCPServerParams::Ptr pParams = new Poco::Net::TCPServerParams;
-		pParams->setMaxThreads(256);
-		Poco::Net::TCPServer server(new Poco::Net::TCPServerConnectionFactoryImpl<EchoConnection>, socket, pParams);
+		pParams->setMaxThreads(threads);
+		pParams->setMaxQueued(threads);
+		Poco::ThreadPool pool(2, threads, 60, 256 * 1024);
+		Poco::Net::TCPServer server(new Poco::Net::TCPServerConnectionFactoryImpl<EchoConnection>, pool, socket, pParams);
 		server.start();
 		std::cout << "listening on " << socket.address().toString() << std::endl;
 		int signal = 0;

@@ -156,7 +156,8 @@ BOOST_AUTO_TEST_CASE(bounds_thread_and_queue_sizes)
 
 BOOST_AUTO_TEST_CASE(forwarding_defaults)
 {
-	const Settings& s = *load(document()).settings;
+	LoadResult result = load(document());
+	const Settings& s = *result.settings;
 	BOOST_TEST(s.connectTimeout.count() == 5000);
 	BOOST_TEST(s.idleTimeout.count() == 30000);
 	BOOST_TEST(s.bufferSize == 32768u);

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark on loopback: a direct connection, HAProxy (TCP mode, and with
+# splice-auto), nginx stream and ForwardOptimal (pool on and off), measured in the same run,
+# contenders interleaved round by round so machine drift hits all alike; medians and ratios.
+#   ./scripts/bench.sh [ROUNDS=3] [DURATION_S=4]
+# Writes build/bench/results.json and prints a markdown table. Every server here is the
+# benchmark's own foreground process on 127.0.0.1 (never a system service).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ROUNDS=${1:-3}
+DUR=${2:-4}
+fo_install_packages "${FO_BUILD_PACKAGES[@]}" haproxy nginx-light libnginx-mod-stream iperf3 wrk jq bc iproute2
+FO_BUILD_TYPE=Release fo_build -DFO_BUILD_TESTS=ON >&2
+
+OUT="$FO_BUILD_DIR/bench"
+WORK=$(mktemp -d)
+mkdir -p "$OUT"
+PIDS=()
+cleanup() { [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+BIN="$FO_BUILD_DIR/ForwardOptimal"
+T="$FO_BUILD_DIR/tests"
+
+start() { "$@" > "$WORK/$(basename "$1").$RANDOM.log" 2>&1 & PIDS+=($!); echo $!; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# ---- backends -------------------------------------------------------------------------------
+IPERF=25201; HTTP=25080; ECHO=25300
+start iperf3 -s -p $IPERF >/dev/null
+cat > "$WORK/nginx-backend.conf" <<CONF
+daemon off; master_process off; worker_processes 1; pid $WORK/nb.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  client_body_temp_path $WORK/b1; proxy_temp_path $WORK/b2; fastcgi_temp_path $WORK/b3; uwsgi_temp_path $WORK/b4; scgi_temp_path $WORK/b5;
+  server { listen 127.0.0.1:$HTTP backlog=4096; location / { return 200 "ok\n"; } } }
+CONF
+start nginx -p "$WORK" -c "$WORK/nginx-backend.conf" -e stderr >/dev/null
+start "$T/fo_demo_backend" --listen 127.0.0.1:$ECHO --name echo --threads 8000 >/dev/null
+wait_port $IPERF; wait_port $HTTP; wait_port $ECHO
+
+# ---- contenders in front of one backend -------------------------------------------------------
+# start_contenders BACKEND_PORT BASE: listeners BASE+1 haproxy, +2 haproxy splice, +3 nginx,
+# +4 ForwardOptimal (pool), +5 ForwardOptimal (no pool). Sets CPIDS[name]=pid.
+declare -A CPIDS
+start_contenders() {
+  local backend=$1 base=$2
+  cat > "$WORK/hap$base.cfg" <<CONF
+global
+  maxconn 20000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend plain
+  bind 127.0.0.1:$((base+1))
+  default_backend be
+frontend splice
+  bind 127.0.0.1:$((base+2))
+  option splice-auto
+  default_backend be
+backend be
+  server s1 127.0.0.1:$backend
+CONF
+  CPIDS[haproxy]=$(start haproxy -db -f "$WORK/hap$base.cfg")
+  CPIDS[haproxy-splice]=${CPIDS[haproxy]}
+  cat > "$WORK/ngx$base.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off; master_process off; worker_processes 1; pid $WORK/n$base.pid; error_log stderr error;
+worker_rlimit_nofile 20000;
+events { worker_connections 16000; }
+stream { server { listen 127.0.0.1:$((base+3)) backlog=4096; proxy_pass 127.0.0.1:$backend; proxy_timeout 60s; } }
+CONF
+  CPIDS[nginx]=$(start nginx -p "$WORK" -c "$WORK/ngx$base.conf" -e stderr)
+  for variant in pool nopool; do
+    local port=$((base+4)) size=2
+    [ $variant = nopool ] && port=$((base+5)) && size=0
+    cat > "$WORK/fo$base$variant.json" <<CONF
+{"bindAddr": "127.0.0.1:$port", "targets": ["127.0.0.1:$backend"], "updateInterval": 30, "poolSize": $size,
+ "maxConnections": 8000, "adminAddr": "", "logging": {"loggers": {"root": {"level": "warning"}}}}
+CONF
+    CPIDS[fo-$variant]=$(start "$BIN" -c "$WORK/fo$base$variant.json")
+  done
+  for p in 1 2 3 4 5; do wait_port $((base+p)); done
+  sleep 0.5
+}
+stop_contenders() { kill "${CPIDS[@]}" 2>/dev/null || true; sleep 0.5; CPIDS=(); }
+port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; esac; }
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+declare -A SAMPLES
+record() { SAMPLES[$1|$2]+="$3 "; }
+
+# ---- 1. bulk throughput (iperf3; pool off: iperf3 serves one control connection at a time) ----
+start_contenders $IPERF 26000
+for r in $(seq 1 "$ROUNDS"); do
+  for c in direct haproxy haproxy-splice nginx fo-nopool; do
+    for streams in 1 4; do
+      gbps=$(iperf3 -c 127.0.0.1 -p "$(port_of $c $IPERF 26000)" -t "$DUR" -P $streams -J 2>/dev/null | jq '.end.sum_received.bits_per_second / 1e9' || echo nan)
+      record "bulk$streams" $c "$gbps"
+    done
+  done
+done
+stop_contenders
+
+# ---- 2./3. new-connection rate and keep-alive latency (wrk to the nginx HTTP backend) --------
+start_contenders $HTTP 27000
+for r in $(seq 1 "$ROUNDS"); do
+  for c in direct haproxy haproxy-splice nginx fo-pool fo-nopool; do
+    port=$(port_of $c $HTTP 27000)
+    out=$(wrk -t2 -c32 -d"${DUR}s" -H 'Connection: close' "http://127.0.0.1:$port/" 2>&1 || true)
+    record connrate $c "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+    errors=$(echo "$out" | awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10} /Non-2xx/ {print $NF}' | paste -sd+ | bc 2>/dev/null || echo 0)
+    record connerr $c "${errors:-0}"
+    out=$(wrk -t2 -c32 -d"${DUR}s" --latency "http://127.0.0.1:$port/" 2>&1 || true)
+    record karate $c "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
+    to_ms() { awk '{v=$1; if (v ~ /us$/) {sub("us","",v); v/=1000} else if (v ~ /ms$/) {sub("ms","",v)} else if (v ~ /s$/) {sub("s","",v); v*=1000}; print v}'; }
+    record p50 $c "$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)"
+    record p99 $c "$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)"
+  done
+done
+stop_contenders
+
+# ---- 4. concurrency and memory: N verified connections held through each proxy --------------
+start_contenders $ECHO 28000
+for n in 2000 7000; do
+  for c in haproxy nginx fo-pool; do
+    pid=${CPIDS[$c]}
+    before=$(rss_kib "$pid"); mem_before=$(awk '/^TCP:/ {print $NF}' /proc/net/sockstat)
+    exec {hold}< <(sleep 3600)
+    "$T/fo_hold_client" "127.0.0.1:$(port_of $c $ECHO 28000)" $n 60 > "$WORK/hold.out" 2>"$WORK/hold.err" <&$hold &
+    hpid=$!
+    for _ in $(seq 1 600); do grep -q ready "$WORK/hold.out" 2>/dev/null && break; sleep 0.1; done
+    sleep 1
+    ok=$(awk '{print $2}' "$WORK/hold.out"); after=$(rss_kib "$pid"); mem_after=$(awk '/^TCP:/ {print $NF}' /proc/net/sockstat)
+    record "held$n" $c "${ok:-0}"
+    record "kib_per_conn$n" $c "$(echo "scale=2; ($after - $before) / $n" | bc)"
+    record "sock_kib_per_conn$n" $c "$(echo "scale=2; ($mem_after - $mem_before) * 4 / $n" | bc)"
+    kill $hpid 2>/dev/null || true; exec {hold}<&-; wait $hpid 2>/dev/null || true
+    sleep 2
+  done
+done
+stop_contenders
+
+# ---- report --------------------------------------------------------------------------------
+metrics="bulk1 bulk4 connrate connerr karate p50 p99 held2000 kib_per_conn2000 sock_kib_per_conn2000 held7000 kib_per_conn7000 sock_kib_per_conn7000"
+json="{\"date\": \"$(date -u +%FT%TZ)\", \"rounds\": $ROUNDS, \"duration_s\": $DUR, \"results\": {"
+first=1
+printf '| metric | direct | haproxy | haproxy-splice | nginx | fo-pool | fo-nopool |\n|---|---|---|---|---|---|---|\n'
+for m in $metrics; do
+  row="| $m"
+  for c in direct haproxy haproxy-splice nginx fo-pool fo-nopool; do
+    v=$(echo "${SAMPLES[$m|$c]:-}" | tr ' ' '\n' | grep -v '^$' | median)
+    [ -z "${SAMPLES[$m|$c]:-}" ] && v="-"
+    row="$row | $v"
+    [ "$v" = "-" ] || { [ $first = 1 ] || json+=", "; json+="\"$m/$c\": \"$v\""; first=0; }
+  done
+  echo "$row |"
+done
+json+="}}"
+echo "$json" | jq . > "$OUT/results.json"
+echo
+echo "JSON: $OUT/results.json"
