@@ -10,7 +10,8 @@ source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-3}
 DUR=${2:-4}
 fo_install_packages "${FO_BUILD_PACKAGES[@]}" haproxy nginx-light libnginx-mod-stream iperf3 wrk jq bc iproute2
-FO_BUILD_TYPE=Release fo_build -DFO_BUILD_TESTS=ON >&2
+FO_BUILD_DIR="$FO_ROOT/build-bench" FO_BUILD_TYPE=Release fo_build -DFO_BUILD_TESTS=ON >&2
+FO_BUILD_DIR="$FO_ROOT/build-bench"
 
 OUT="$FO_BUILD_DIR/bench"
 WORK=$(mktemp -d)
@@ -21,13 +22,18 @@ trap cleanup EXIT
 BIN="$FO_BUILD_DIR/ForwardOptimal"
 T="$FO_BUILD_DIR/tests"
 
-start() { "$@" > "$WORK/$(basename "$1").$RANDOM.log" 2>&1 & PIDS+=($!); echo $!; }
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; return 1; }
+# Starts a server in the background, logging to $WORK; its pid is in LAST_PID (no subshell, so
+# the cleanup knows every process).
+start() { "$@" > "$WORK/$(basename "$1").$RANDOM.log" 2>&1 & LAST_PID=$!; PIDS+=($LAST_PID); }
+wait_port() {
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "port $1 never opened; the servers said:" >&2; tail -n 5 "$WORK"/*.log >&2; return 1
+}
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # ---- backends -------------------------------------------------------------------------------
 IPERF=25201; HTTP=25080; ECHO=25300
-start iperf3 -s -p $IPERF >/dev/null
+start iperf3 -s -p $IPERF
 cat > "$WORK/nginx-backend.conf" <<CONF
 daemon off; master_process off; worker_processes 1; pid $WORK/nb.pid; error_log stderr error;
 events { worker_connections 4096; }
@@ -35,8 +41,8 @@ http { access_log off; keepalive_requests 1000000;
   client_body_temp_path $WORK/b1; proxy_temp_path $WORK/b2; fastcgi_temp_path $WORK/b3; uwsgi_temp_path $WORK/b4; scgi_temp_path $WORK/b5;
   server { listen 127.0.0.1:$HTTP backlog=4096; location / { return 200 "ok\n"; } } }
 CONF
-start nginx -p "$WORK" -c "$WORK/nginx-backend.conf" -e stderr >/dev/null
-start "$T/fo_demo_backend" --listen 127.0.0.1:$ECHO --name echo --threads 8000 >/dev/null
+start nginx -p "$WORK" -c "$WORK/nginx-backend.conf" -e stderr
+start "$T/fo_demo_backend" --listen 127.0.0.1:$ECHO --name echo --threads 8000
 wait_port $IPERF; wait_port $HTTP; wait_port $ECHO
 
 # ---- contenders in front of one backend -------------------------------------------------------
@@ -47,7 +53,7 @@ start_contenders() {
   local backend=$1 base=$2
   cat > "$WORK/hap$base.cfg" <<CONF
 global
-  maxconn 20000
+  maxconn 7500
 defaults
   mode tcp
   timeout connect 5s
@@ -63,7 +69,7 @@ frontend splice
 backend be
   server s1 127.0.0.1:$backend
 CONF
-  CPIDS[haproxy]=$(start haproxy -db -f "$WORK/hap$base.cfg")
+  start haproxy -db -f "$WORK/hap$base.cfg"; CPIDS[haproxy]=$LAST_PID
   CPIDS[haproxy-splice]=${CPIDS[haproxy]}
   cat > "$WORK/ngx$base.conf" <<CONF
 load_module /usr/lib/nginx/modules/ngx_stream_module.so;
@@ -72,7 +78,7 @@ worker_rlimit_nofile 20000;
 events { worker_connections 16000; }
 stream { server { listen 127.0.0.1:$((base+3)) backlog=4096; proxy_pass 127.0.0.1:$backend; proxy_timeout 60s; } }
 CONF
-  CPIDS[nginx]=$(start nginx -p "$WORK" -c "$WORK/ngx$base.conf" -e stderr)
+  start nginx -p "$WORK" -c "$WORK/ngx$base.conf" -e stderr; CPIDS[nginx]=$LAST_PID
   for variant in pool nopool; do
     local port=$((base+4)) size=2
     [ $variant = nopool ] && port=$((base+5)) && size=0
@@ -80,30 +86,38 @@ CONF
 {"bindAddr": "127.0.0.1:$port", "targets": ["127.0.0.1:$backend"], "updateInterval": 30, "poolSize": $size,
  "maxConnections": 8000, "adminAddr": "", "logging": {"loggers": {"root": {"level": "warning"}}}}
 CONF
-    CPIDS[fo-$variant]=$(start "$BIN" -c "$WORK/fo$base$variant.json")
+    start "$BIN" -c "$WORK/fo$base$variant.json"; CPIDS[fo-$variant]=$LAST_PID
   done
   for p in 1 2 3 4 5; do wait_port $((base+p)); done
   sleep 0.5
 }
-stop_contenders() { kill "${CPIDS[@]}" 2>/dev/null || true; sleep 0.5; CPIDS=(); }
+stop_contenders() { kill "${CPIDS[@]}" 2>/dev/null || true; sleep 1; CPIDS=(); }
 port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; esac; }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A SAMPLES
 record() { SAMPLES[$1|$2]+="$3 "; }
 
+fo_log "bulk throughput (iperf3)"
 # ---- 1. bulk throughput (iperf3; pool off: iperf3 serves one control connection at a time) ----
 start_contenders $IPERF 26000
 for r in $(seq 1 "$ROUNDS"); do
   for c in direct haproxy haproxy-splice nginx fo-nopool; do
     for streams in 1 4; do
-      gbps=$(iperf3 -c 127.0.0.1 -p "$(port_of $c $IPERF 26000)" -t "$DUR" -P $streams -J 2>/dev/null | jq '.end.sum_received.bits_per_second / 1e9' || echo nan)
+      # iperf3's server takes one test at a time and needs a moment between them; retry once.
+      for attempt in 1 2; do
+        sleep 1
+        gbps=$(iperf3 -c 127.0.0.1 -p "$(port_of $c $IPERF 26000)" -t "$DUR" -P $streams -J 2>/dev/null \
+          | jq '(.end.sum_received.bits_per_second // 0) / 1e9' 2>/dev/null || echo 0)
+        [ "$gbps" != 0 ] && break
+      done
       record "bulk$streams" $c "$gbps"
     done
   done
 done
 stop_contenders
 
+fo_log "connection rate and keep-alive latency (wrk)"
 # ---- 2./3. new-connection rate and keep-alive latency (wrk to the nginx HTTP backend) --------
 start_contenders $HTTP 27000
 for r in $(seq 1 "$ROUNDS"); do
@@ -122,6 +136,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 stop_contenders
 
+fo_log "concurrency and memory"
 # ---- 4. concurrency and memory: N verified connections held through each proxy --------------
 start_contenders $ECHO 28000
 for n in 2000 7000; do
@@ -151,7 +166,7 @@ printf '| metric | direct | haproxy | haproxy-splice | nginx | fo-pool | fo-nopo
 for m in $metrics; do
   row="| $m"
   for c in direct haproxy haproxy-splice nginx fo-pool fo-nopool; do
-    v=$(echo "${SAMPLES[$m|$c]:-}" | tr ' ' '\n' | grep -v '^$' | median)
+    v=$(echo "${SAMPLES[$m|$c]:-}" | tr ' ' '\n' | { grep -v '^$' || true; } | median)
     [ -z "${SAMPLES[$m|$c]:-}" ] && v="-"
     row="$row | $v"
     [ "$v" = "-" ] || { [ $first = 1 ] || json+=", "; json+="\"$m/$c\": \"$v\""; first=0; }
