@@ -82,6 +82,8 @@ CONF
   for variant in pool nopool; do
     local port=$((base+4)) size=2
     [ $variant = nopool ] && port=$((base+5)) && size=0
+    # iperf3's server serves one control connection at a time: an idle pooled one stalls it.
+    [ "$backend" = "$IPERF" ] && size=0
     cat > "$WORK/fo$base$variant.json" <<CONF
 {"bindAddr": "127.0.0.1:$port", "targets": ["127.0.0.1:$backend"], "updateInterval": 30, "poolSize": $size,
  "maxConnections": 8000, "adminAddr": "", "logging": {"loggers": {"root": {"level": "warning"}}}}
