@@ -29,6 +29,13 @@ public:
 		_out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
 	}
 
+	// A family with one unlabelled sample: most counters and gauges here.
+	void single(const std::string& name, const std::string& type, const std::string& help, double value)
+	{
+		family(name, type, help);
+		sample(name, "", value);
+	}
+
 	void sample(const std::string& name, const std::string& labels, double value)
 	{
 		_out << name << (labels.empty() ? "" : "{" + labels + "}") << " " << number(value) << "\n";
@@ -76,8 +83,7 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.family("forwardoptimal_build_info", "gauge", "Version, commit and build date of the running binary.");
 	w.sample("forwardoptimal_build_info", std::string("version=\"") + BuildInfo::VERSION + "\",commit=\"" + BuildInfo::COMMIT
 		+ "\",build_date=\"" + BuildInfo::BUILD_DATE + "\"", 1);
-	w.family("forwardoptimal_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.");
-	w.sample("forwardoptimal_start_time_seconds", "", static_cast<double>(view.started.epochMicroseconds()) / 1e6);
+	w.single("forwardoptimal_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.", static_cast<double>(view.started.epochMicroseconds()) / 1e6);
 
 	w.family("forwardoptimal_target_up", "gauge", "1 if the target passed its latest health check.");
 	for (const auto& t : snapshot.targets)
@@ -106,33 +112,22 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.family("forwardoptimal_probes_total", "counter", "Health probes finished, successful or not.");
 	for (const auto& t : snapshot.targets)
 		w.sample("forwardoptimal_probes_total", targetLabel(t), static_cast<double>(t.probes));
-	w.family("forwardoptimal_health_rounds_total", "counter", "Health-check rounds completed.");
-	w.sample("forwardoptimal_health_rounds_total", "", static_cast<double>(snapshot.round));
-	w.family("forwardoptimal_paused", "gauge", "1 while no target is healthy and new clients are refused.");
-	w.sample("forwardoptimal_paused", "", snapshot.paused() ? 1 : 0);
+	w.single("forwardoptimal_health_rounds_total", "counter", "Health-check rounds completed.", static_cast<double>(snapshot.round));
+	w.single("forwardoptimal_paused", "gauge", "1 while no target is healthy and new clients are refused.", snapshot.paused() ? 1 : 0);
 
-	w.family("forwardoptimal_connections_accepted_total", "counter", "Client connections handed to a session thread.");
-	w.sample("forwardoptimal_connections_accepted_total", "", static_cast<double>(c.accepted.load()));
-	w.family("forwardoptimal_connections_active", "gauge", "Client sessions in progress.");
-	w.sample("forwardoptimal_connections_active", "", static_cast<double>(c.activeSessions.load()));
+	w.single("forwardoptimal_connections_accepted_total", "counter", "Client connections handed to a session thread.", static_cast<double>(c.accepted.load()));
+	w.single("forwardoptimal_connections_active", "gauge", "Client sessions in progress.", static_cast<double>(c.activeSessions.load()));
 	w.family("forwardoptimal_connections_refused_total", "counter", "Client connections closed at once, by reason.");
 	w.sample("forwardoptimal_connections_refused_total", "reason=\"no_healthy_target\"", static_cast<double>(c.refusedNoTarget.load()));
 	w.sample("forwardoptimal_connections_refused_total", "reason=\"no_reachable_target\"", static_cast<double>(c.refusedNoUpstream.load()));
 	w.sample("forwardoptimal_connections_refused_total", "reason=\"overload\"", static_cast<double>(c.refusedOverload.load()));
-	w.family("forwardoptimal_upstream_connect_failures_total", "counter", "Connects to a target for a client that failed.");
-	w.sample("forwardoptimal_upstream_connect_failures_total", "", static_cast<double>(c.upstreamFailures.load()));
-	w.family("forwardoptimal_failovers_total", "counter", "Sessions served by a later target after the best one failed.");
-	w.sample("forwardoptimal_failovers_total", "", static_cast<double>(c.failovers.load()));
-	w.family("forwardoptimal_pool_hits_total", "counter", "Sessions that got a pre-connected upstream socket.");
-	w.sample("forwardoptimal_pool_hits_total", "", static_cast<double>(c.poolHits.load()));
-	w.family("forwardoptimal_pool_misses_total", "counter", "Sessions that had to connect to the upstream.");
-	w.sample("forwardoptimal_pool_misses_total", "", static_cast<double>(c.poolMisses.load()));
-	w.family("forwardoptimal_pool_discarded_total", "counter", "Pooled sockets dropped as closed, broken or too old.");
-	w.sample("forwardoptimal_pool_discarded_total", "", static_cast<double>(c.poolDiscarded.load()));
-	w.family("forwardoptimal_pool_size", "gauge", "Configured pre-connected sockets for the best target (poolSize).");
-	w.sample("forwardoptimal_pool_size", "", static_cast<double>(view.pSettings->poolSize));
-	w.family("forwardoptimal_pool_idle_connections", "gauge", "Pre-connected sockets waiting for a client.");
-	w.sample("forwardoptimal_pool_idle_connections", "", static_cast<double>(view.poolIdle));
+	w.single("forwardoptimal_upstream_connect_failures_total", "counter", "Connects to a target for a client that failed.", static_cast<double>(c.upstreamFailures.load()));
+	w.single("forwardoptimal_failovers_total", "counter", "Sessions served by a later target after the best one failed.", static_cast<double>(c.failovers.load()));
+	w.single("forwardoptimal_pool_hits_total", "counter", "Sessions that got a pre-connected upstream socket.", static_cast<double>(c.poolHits.load()));
+	w.single("forwardoptimal_pool_misses_total", "counter", "Sessions that had to connect to the upstream.", static_cast<double>(c.poolMisses.load()));
+	w.single("forwardoptimal_pool_discarded_total", "counter", "Pooled sockets dropped as closed, broken or too old.", static_cast<double>(c.poolDiscarded.load()));
+	w.single("forwardoptimal_pool_size", "gauge", "Configured pre-connected sockets for the best target (poolSize).", static_cast<double>(view.pSettings->poolSize));
+	w.single("forwardoptimal_pool_idle_connections", "gauge", "Pre-connected sockets waiting for a client.", static_cast<double>(view.poolIdle));
 	w.family("forwardoptimal_bytes_total", "counter", "Bytes relayed, by direction (counted when a session ends).");
 	w.sample("forwardoptimal_bytes_total", "direction=\"client_to_upstream\"", static_cast<double>(c.bytesClientToUpstream.load()));
 	w.sample("forwardoptimal_bytes_total", "direction=\"upstream_to_client\"", static_cast<double>(c.bytesUpstreamToClient.load()));
