@@ -31,6 +31,8 @@ cat >&2 <<TXT
   Demo: three echo backends listen on 127.0.0.1:18081-18083; ForwardOptimal listens on
   127.0.0.1:8080 and forwards each new client to the fastest healthy one.
   Try it from another terminal:    nc 127.0.0.1 8080     (or: telnet 127.0.0.1 8080)
+  Watch it:                        curl http://127.0.0.1:9090/status   (also /metrics, /readyz)
+  Reload the configuration:        kill -HUP <pid of ForwardOptimal>
   Check the configuration only:    ./scripts/run.sh -c etc/demo.json --check
   Stop with Ctrl-C.
 
