@@ -31,10 +31,9 @@ Relay::Relay(int clientFd, int upstreamFd, std::size_t bufferSize, std::chrono::
 {
 	_up.from = clientFd;
 	_up.to = upstreamFd;
-	_up.buffer.resize(bufferSize);
 	_down.from = upstreamFd;
 	_down.to = clientFd;
-	_down.buffer.resize(bufferSize);
+	_bufferSize = bufferSize;
 }
 
 
@@ -78,6 +77,10 @@ bool Relay::flush(Direction& d, RelayResult& result)
 
 bool Relay::readInto(Direction& d, RelayResult& result)
 {
+	// Buffers exist only while a direction carries bytes: an idle session (the common case for
+	// SSH and other long-lived connections) holds no relay memory at all.
+	if (d.buffer.empty())
+		d.buffer.resize(_bufferSize);
 	ssize_t received;
 	do
 		received = ::recv(d.from, d.buffer.data(), d.buffer.size(), MSG_DONTWAIT);
@@ -93,7 +96,12 @@ bool Relay::readInto(Direction& d, RelayResult& result)
 		d.eof = true;
 	d.start = 0;
 	d.end = static_cast<std::size_t>(received);
-	return flush(d, result); // most of the time the bytes go out at once, without another poll
+	bool ok = flush(d, result); // most of the time the bytes go out at once, without another poll
+	// A short read means the peer has nothing more for now: give the buffer back until it does.
+	// A full one means bulk transfer: keep it for the next read.
+	if (ok && !d.pending() && static_cast<std::size_t>(received) < d.buffer.size())
+		std::vector<char>().swap(d.buffer);
+	return ok;
 }
 
 

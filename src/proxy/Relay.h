@@ -31,7 +31,7 @@ struct RelayResult
 /// Moves bytes both ways between two connected TCP sockets on the calling thread, until both
 /// directions are finished: one poll() over both descriptors, one buffer per direction.
 /// - Backpressure: a direction whose bytes cannot be written yet stops reading, so memory
-///   stays at two buffers however slow a peer is.
+///   stays at two buffers however slow a peer is; a direction that is idle holds no buffer.
 /// - Half-close: EOF from one side becomes shutdown(SHUT_WR) on the other once its bytes are
 ///   out; the other direction keeps flowing until it ends too.
 /// - Errors: a reset or failure on either side ends the session at once; the other side is
@@ -70,6 +70,7 @@ private:
 	int _upstream;
 	std::chrono::milliseconds _idleTimeout;
 	int _stopFd;
+	std::size_t _bufferSize;
 	Direction _up;
 	Direction _down;
 };
