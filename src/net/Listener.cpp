@@ -2,15 +2,49 @@
 
 #include "Poco/Exception.h"
 #include "Poco/Net/NetException.h"
+#include "Poco/Net/ServerSocketImpl.h"
+
+#include <cerrno>
+
+#include <poll.h>
 
 namespace ForwardOptimal {
 namespace Net {
 
 namespace {
 
+/// POCO 1.11's SocketImpl::poll() builds an epoll set for every call (epoll_create, epoll_ctl,
+/// epoll_wait, close); TCPServer calls it before every accept. One poll(2) does the same job.
+class ListeningSocketImpl: public Poco::Net::ServerSocketImpl
+{
+public:
+	bool poll(const Poco::Timespan& timeout, int mode) override
+	{
+		pollfd entry{sockfd(), 0, 0};
+		if (mode & Poco::Net::Socket::SELECT_READ)
+			entry.events |= POLLIN;
+		if (mode & Poco::Net::Socket::SELECT_WRITE)
+			entry.events |= POLLOUT;
+		int ready;
+		do
+			ready = ::poll(&entry, 1, static_cast<int>(timeout.totalMilliseconds()));
+		while (ready < 0 && errno == EINTR);
+		if (ready < 0)
+			error(errno);
+		return ready > 0;
+	}
+};
+
+/// A ServerSocket on a ListeningSocketImpl (the constructor that takes an impl is protected).
+class ListeningSocket: public Poco::Net::ServerSocket
+{
+public:
+	ListeningSocket(): Poco::Net::ServerSocket(new ListeningSocketImpl, true) {}
+};
+
 Poco::Net::ServerSocket bindDualStack(std::uint16_t port)
 {
-	Poco::Net::ServerSocket socket;
+	Poco::Net::ServerSocket socket = ListeningSocket();
 	try
 	{
 		socket.bind6(Poco::Net::SocketAddress(Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv6), port),
@@ -20,7 +54,7 @@ Poco::Net::ServerSocket bindDualStack(std::uint16_t port)
 	{
 		// No IPv6 on this host (EAFNOSUPPORT): fall back to every IPv4 address. A real
 		// bind error (port in use) will show again, and be reported, on this attempt.
-		socket = Poco::Net::ServerSocket();
+		socket = ListeningSocket();
 		socket.bind(Poco::Net::SocketAddress(Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv4), port), true, false);
 	}
 	return socket;
@@ -33,7 +67,7 @@ Poco::Net::ServerSocket Listener::listen(const Config::Endpoint& endpoint, int b
 {
 	try
 	{
-		Poco::Net::ServerSocket socket;
+		Poco::Net::ServerSocket socket = ListeningSocket();
 		using Kind = Config::Endpoint::HostKind;
 		if (endpoint.kind() == Kind::ANY || (endpoint.kind() == Kind::IPV6 && endpoint.host() == "::"))
 			socket = bindDualStack(endpoint.port());
