@@ -1,9 +1,14 @@
 #include "pool/UpstreamPool.h"
 
+#include "Poco/Net/NetException.h"
 #include "Poco/Net/SocketAddress.h"
+#include "Poco/Net/StreamSocketImpl.h"
 
 #include <cerrno>
+#include <cstring>
 #include <vector>
+
+#include <fcntl.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -103,8 +108,34 @@ Poco::Net::StreamSocket UpstreamPool::connect(const Health::TargetStatus& target
 	Poco::Net::SocketAddress address = target.address.empty()
 		? Poco::Net::SocketAddress(target.target.host(), target.target.port())
 		: Poco::Net::SocketAddress(target.address);
-	Poco::Net::StreamSocket socket;
-	socket.connect(address, Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(_pSettings->connectTimeout).count()));
+	// Plain system calls: POCO 1.11's connect with a timeout builds an epoll set for the wait
+	// and toggles blocking mode twice; this is on every session's path when the pool is off.
+	int fd = ::socket(address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		throw Poco::Net::NetException(std::string("cannot create a socket: ") + std::strerror(errno), errno);
+	Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd)); // owns fd from here
+	if (::connect(fd, address.addr(), address.length()) != 0)
+	{
+		int error = errno;
+		if (error == EINPROGRESS)
+		{
+			pollfd entry{fd, POLLOUT, 0};
+			int ready;
+			do
+				ready = ::poll(&entry, 1, static_cast<int>(_pSettings->connectTimeout.count()));
+			while (ready < 0 && errno == EINTR);
+			if (ready == 0)
+				throw Poco::TimeoutException("connect timed out", address.toString());
+			socklen_t length = sizeof error;
+			if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+				error = errno;
+		}
+		if (error == ECONNREFUSED)
+			throw Poco::Net::ConnectionRefusedException(address.toString(), error);
+		if (error != 0)
+			throw Poco::Net::NetException(std::string(std::strerror(error)) + ": " + address.toString(), error);
+	}
+	::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK); // blocking, as POCO's sockets are
 	tune(socket);
 	return socket;
 }
