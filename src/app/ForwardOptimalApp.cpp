@@ -420,7 +420,9 @@ int ForwardOptimalApp::serve()
 	{
 		try
 		{
-			pAdmin = std::make_unique<Admin::AdminServer>(settings.adminAddr, [&context, &counters, started] {
+			const Proxy::ProxyServer* pProxy = pServer.get(); // outlives the admin server
+			pAdmin = std::make_unique<Admin::AdminServer>(settings.adminAddr, [&context, &counters, pProxy, started] {
+				pProxy->syncCounters();
 				std::shared_ptr<Proxy::Runtime> pCurrent = context.runtime();
 				Admin::AdminView view;
 				view.pSnapshot = pCurrent->monitor().snapshot();

@@ -7,6 +7,9 @@
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/TCPServerParams.h"
 
+#include <atomic>
+#include <chrono>
+
 namespace ForwardOptimal {
 namespace Proxy {
 
@@ -23,27 +26,34 @@ constexpr long DISPATCHER_IDLE_MS = 1000;
 
 
 // Creates the sessions, and brings the TCPServer's count of clients it had to turn away
-// (threads and queue full) into the shared counters as it goes.
+// (threads and queue full) into the shared counters as it goes (see syncCounters()).
 class ProxyServer::Factory: public ForwardConnectionFactory
 {
 public:
 	Factory(ConnectionContext& context, const ProxyServer& server):
 		ForwardConnectionFactory(context),
-		_context(context),
 		_server(server)
 	{
 	}
 
 	Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override
 	{
-		if (_server._pServer)
-			_context.counters.refusedOverload = static_cast<std::uint64_t>(_server._pServer->refusedConnections());
+		// refusedConnections() takes the TCPServer's dispatcher lock, which every accepted and
+		// every finished client also takes: copy it at most every OVERLOAD_SYNC, not per client.
+		auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+		auto last = _lastSync.load(std::memory_order_relaxed);
+		if (_server._pServer && now - last >= OVERLOAD_SYNC_TICKS
+			&& _lastSync.compare_exchange_strong(last, now, std::memory_order_relaxed))
+			_server.syncCounters();
 		return ForwardConnectionFactory::createConnection(socket);
 	}
 
 private:
-	ConnectionContext& _context;
+	static constexpr std::chrono::steady_clock::rep OVERLOAD_SYNC_TICKS =
+		std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::milliseconds(100)).count();
+
 	const ProxyServer& _server;
+	std::atomic<std::chrono::steady_clock::rep> _lastSync{0};
 };
 
 
@@ -86,6 +96,7 @@ void ProxyServer::stopAccepting()
 	_accepting = false;
 	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
 	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
+	syncCounters();
 }
 
 
@@ -97,6 +108,13 @@ void ProxyServer::stop()
 	stopAccepting();
 	_context.stop.trigger();
 	_threads.joinAll();
+}
+
+
+void ProxyServer::syncCounters() const
+{
+	if (_pServer)
+		_context.counters.refusedOverload = static_cast<std::uint64_t>(_pServer->refusedConnections());
 }
 
 

@@ -49,6 +49,12 @@ public:
 	Poco::Net::SocketAddress address() const;
 		/// The address actually bound (the real port when bindAddr asked for port 0).
 
+	void syncCounters() const;
+		/// Copies the TCPServer's count of clients it turned away (threads and queue full) into
+		/// the shared counters' refusedOverload. Accepting does so at most every 100 ms (the
+		/// TCPServer's lock is on every client's path); readers that need the exact figure
+		/// (metrics, status) call this first. Thread-safe.
+
 	const Poco::Net::TCPServer& server() const { return *_pServer; }
 		/// Connection counters of the TCPServer (current, total, queued, refused).
 

@@ -14,7 +14,7 @@ struct Counters
 	std::atomic<std::uint64_t> refusedNoTarget{0};   /// closed at once: no healthy target
 	std::atomic<std::uint64_t> refusedNoUpstream{0}; /// closed: no target could be connected
 	std::atomic<std::uint64_t> refusedOverload{0};   /// closed by the TCPServer: threads and queue full
-	                                                 /// (copied from it at each accepted client)
+	                                                 /// (copied from it: ProxyServer::syncCounters())
 	std::atomic<std::uint64_t> upstreamFailures{0};  /// upstream connects that failed
 	std::atomic<std::uint64_t> failovers{0};         /// sessions served by a later target after a failure
 	std::atomic<std::uint64_t> poolHits{0};          /// sessions that got a pre-connected socket
