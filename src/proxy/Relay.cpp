@@ -52,7 +52,7 @@ bool Relay::flush(Direction& d, RelayResult& result)
 {
 	while (d.pending())
 	{
-		ssize_t sent = ::send(d.to, d.buffer.data() + d.start, d.end - d.start, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t sent = ::send(d.to, d.buffer.get() + d.start, d.end - d.start, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent < 0)
 		{
 			if (errno == EINTR)
@@ -79,16 +79,19 @@ bool Relay::readInto(Direction& d, RelayResult& result)
 {
 	// Buffers exist only while a direction carries bytes: an idle session (the common case for
 	// SSH and other long-lived connections) holds no relay memory at all.
-	if (d.buffer.empty())
-		d.buffer.resize(_bufferSize);
+	if (!d.buffer)
+		d.buffer.reset(new char[_bufferSize]); // not value-initialised: no need to zero it
 	ssize_t received;
 	do
-		received = ::recv(d.from, d.buffer.data(), d.buffer.size(), MSG_DONTWAIT);
+		received = ::recv(d.from, d.buffer.get(), _bufferSize, MSG_DONTWAIT);
 	while (received < 0 && errno == EINTR);
 	if (received < 0)
 	{
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		{
+			d.buffer.reset(); // nothing to read after all (nothing is pending either)
 			return true;
+		}
 		fail(result, d.from, errno);
 		return false;
 	}
@@ -99,8 +102,8 @@ bool Relay::readInto(Direction& d, RelayResult& result)
 	bool ok = flush(d, result); // most of the time the bytes go out at once, without another poll
 	// A short read means the peer has nothing more for now: give the buffer back until it does.
 	// A full one means bulk transfer: keep it for the next read.
-	if (ok && !d.pending() && static_cast<std::size_t>(received) < d.buffer.size())
-		std::vector<char>().swap(d.buffer);
+	if (ok && !d.pending() && static_cast<std::size_t>(received) < _bufferSize)
+		d.buffer.reset();
 	return ok;
 }
 
@@ -109,6 +112,13 @@ RelayResult Relay::run()
 {
 	RelayResult result;
 	int timeout = _idleTimeout.count() > 0 ? static_cast<int>(_idleTimeout.count()) : -1;
+	// Most clients send as soon as they are connected (HTTP, TLS): by the time a session
+	// thread starts, the first bytes are usually waiting, so take them without a poll().
+	if (!readInto(_up, result))
+	{
+		result.clientToUpstream = _up.bytes;
+		return result;
+	}
 	while (!(_up.done() && _down.done()))
 	{
 		pollfd fds[3] = {{_client, 0, 0}, {_upstream, 0, 0}, {_stopFd, POLLIN, 0}};

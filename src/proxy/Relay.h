@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <vector>
 
 namespace ForwardOptimal {
 namespace Proxy {
@@ -50,7 +50,7 @@ private:
 	{
 		int from;
 		int to;
-		std::vector<char> buffer;
+		std::unique_ptr<char[]> buffer;   // _bufferSize bytes while the direction carries data
 		std::size_t start = 0;
 		std::size_t end = 0;
 		bool eof = false;        // `from` sent FIN
