@@ -65,8 +65,16 @@ void StopSignal::trigger()
 ForwardConnection::ForwardConnection(const Poco::Net::StreamSocket& socket, ConnectionContext& context):
 	Poco::Net::TCPServerConnection(socket),
 	_context(context),
-	_logger(Poco::Logger::get("ForwardOptimal.Proxy.Connection"))
+	_logger(logger())
 {
+}
+
+
+Poco::Logger& ForwardConnection::logger()
+{
+	// Poco::Logger::get() locks a process-wide mutex and looks the name up: once, not per client.
+	static Poco::Logger& instance = Poco::Logger::get("ForwardOptimal.Proxy.Connection");
+	return instance;
 }
 
 

@@ -84,6 +84,7 @@ public:
 	void run() override;
 
 private:
+	static Poco::Logger& logger();
 	void serve(Poco::Net::StreamSocket& client);
 	void refuse(Poco::Net::StreamSocket& client, std::atomic<std::uint64_t>& counter, Stats::RateLimiter& limiter,
 		const std::string& why);
