@@ -225,7 +225,8 @@ void UpstreamPool::maintain()
 			catch (const Poco::Exception& error)
 			{
 				// The health checks decide about the target; the pool just tries again later.
-				_logger.debug("pre-connect to " + wanted + " failed: " + error.displayText());
+				if (_logger.debug())
+					_logger.debug("pre-connect to " + wanted + " failed: " + error.displayText());
 				lock.lock();
 			}
 		}

@@ -89,7 +89,8 @@ void ForwardConnection::run()
 	}
 	catch (const Poco::Exception& error)
 	{
-		_logger.debug("session ended with error: " + error.displayText());
+		if (_logger.debug()) // the text is built only when it will be written
+			_logger.debug("session ended with error: " + error.displayText());
 	}
 	catch (const std::exception& error)
 	{
@@ -170,11 +171,16 @@ void ForwardConnection::refuse(Poco::Net::StreamSocket& client, std::atomic<std:
 	Stats::RateLimiter& limiter, const std::string& why)
 {
 	std::uint64_t refused = ++counter;
-	std::string peer = client.peerAddress().toString();
+	// Rate-limited, and nothing is built for a line that is not written: a flood of refused
+	// clients costs no more than the refusals themselves.
+	std::string peer;
+	bool log = limiter.allow();
+	if (log)
+		peer = client.peerAddress().toString();
 	// A reset rather than a FIN: the client learns at once that nothing is there.
 	client.setLinger(true, 0);
 	client.close();
-	if (limiter.allow())
+	if (log)
 		_logger.warning("⛔ " + why + ": 立即关闭新连接 " + peer + ", 累计已拒绝 " + std::to_string(refused) + " 个");
 }
 
