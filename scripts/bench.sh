@@ -3,12 +3,18 @@
 # splice-auto), nginx stream and ForwardOptimal (pool on and off), measured in the same run,
 # contenders interleaved round by round so machine drift hits all alike; medians and ratios.
 #   ./scripts/bench.sh [ROUNDS=3] [DURATION_S=4]
-# Writes build/bench/results.json and prints a markdown table. Every server here is the
-# benchmark's own foreground process on 127.0.0.1 (never a system service).
+# Writes build-bench/bench/results.json and prints a markdown table. Every server here is the
+# benchmark's own foreground process on 127.0.0.1 (never a system service), except for the
+# delayed-path measurement, which runs in two network namespaces of its own joined by the TUN
+# delay line (tests/support/netns_lab.sh; skipped, and said so, where namespaces cannot be made).
+# DELAY_MS (default 10) is that path's one-way delay.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ROUNDS=${1:-3}
 DUR=${2:-4}
+DELAY_MS=${DELAY_MS:-10}
+SECTIONS=${SECTIONS:-"bulk conn mem ttfb"}   # a subset for a quick look, e.g. SECTIONS=ttfb
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 fo_install_packages "${FO_BUILD_PACKAGES[@]}" haproxy nginx-light libnginx-mod-stream iperf3 wrk jq bc iproute2
 FO_BUILD_DIR="$FO_ROOT/build-bench" FO_BUILD_TYPE=Release fo_build -DFO_BUILD_TESTS=ON >&2
 FO_BUILD_DIR="$FO_ROOT/build-bench"
@@ -17,16 +23,25 @@ OUT="$FO_BUILD_DIR/bench"
 WORK=$(mktemp -d)
 mkdir -p "$OUT"
 PIDS=()
-cleanup() { [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+LAB="$FO_ROOT/tests/support/netns_lab.sh"
+LAB_PREFIX=""
+cleanup() {
+  [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  [ -z "$LAB_PREFIX" ] || bash "$LAB" down "$LAB_PREFIX" || true
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 BIN="$FO_BUILD_DIR/ForwardOptimal"
 T="$FO_BUILD_DIR/tests"
 
 # Starts a server in the background, logging to $WORK; its pid is in LAST_PID (no subshell, so
 # the cleanup knows every process).
-start() { "$@" > "$WORK/$(basename "$1").$RANDOM.log" 2>&1 & LAST_PID=$!; PIDS+=($LAST_PID); }
+# NSEXEC (empty, or "ip netns exec NAME") runs them, and wait_port's check, in a namespace.
+NSEXEC=()
+start() { "${NSEXEC[@]}" "$@" > "$WORK/$(basename "$1").$RANDOM.log" 2>&1 & LAST_PID=$!; PIDS+=($LAST_PID); }
 wait_port() {
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 1 100); do "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "port $1 never opened; the servers said:" >&2; tail -n 5 "$WORK"/*.log >&2; return 1
 }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -46,11 +61,11 @@ start "$T/fo_demo_backend" --listen 127.0.0.1:$ECHO --name echo --threads 8000
 wait_port $IPERF; wait_port $HTTP; wait_port $ECHO
 
 # ---- contenders in front of one backend -------------------------------------------------------
-# start_contenders BACKEND_PORT BASE: listeners BASE+1 haproxy, +2 haproxy splice, +3 nginx,
-# +4 ForwardOptimal (pool), +5 ForwardOptimal (no pool). Sets CPIDS[name]=pid.
+# start_contenders BACKEND_PORT BASE [BACKEND_HOST]: listeners BASE+1 haproxy, +2 haproxy
+# splice, +3 nginx, +4 ForwardOptimal (pool), +5 ForwardOptimal (no pool). Sets CPIDS[name]=pid.
 declare -A CPIDS
 start_contenders() {
-  local backend=$1 base=$2
+  local backend=$1 base=$2 host=${3:-127.0.0.1}
   cat > "$WORK/hap$base.cfg" <<CONF
 global
   maxconn 7500
@@ -67,7 +82,7 @@ frontend splice
   option splice-auto
   default_backend be
 backend be
-  server s1 127.0.0.1:$backend
+  server s1 $host:$backend
 CONF
   start haproxy -db -f "$WORK/hap$base.cfg"; CPIDS[haproxy]=$LAST_PID
   CPIDS[haproxy-splice]=${CPIDS[haproxy]}
@@ -76,7 +91,7 @@ load_module /usr/lib/nginx/modules/ngx_stream_module.so;
 daemon off; master_process off; worker_processes 1; pid $WORK/n$base.pid; error_log stderr error;
 worker_rlimit_nofile 20000;
 events { worker_connections 16000; }
-stream { server { listen 127.0.0.1:$((base+3)) backlog=4096; proxy_pass 127.0.0.1:$backend; proxy_timeout 60s; } }
+stream { server { listen 127.0.0.1:$((base+3)) backlog=4096; proxy_pass $host:$backend; proxy_timeout 60s; } }
 CONF
   start nginx -p "$WORK" -c "$WORK/ngx$base.conf" -e stderr; CPIDS[nginx]=$LAST_PID
   for variant in pool nopool; do
@@ -85,7 +100,7 @@ CONF
     # iperf3's server serves one control connection at a time: an idle pooled one stalls it.
     [ "$backend" = "$IPERF" ] && size=0
     cat > "$WORK/fo$base$variant.json" <<CONF
-{"bindAddr": "127.0.0.1:$port", "targets": ["127.0.0.1:$backend"], "updateInterval": 30, "poolSize": $size,
+{"bindAddr": "127.0.0.1:$port", "targets": ["$host:$backend"], "updateInterval": 30, "poolSize": $size,
  "maxConnections": 8000, "adminAddr": "", "logging": {"loggers": {"root": {"level": "warning"}}}}
 CONF
     start "$BIN" -c "$WORK/fo$base$variant.json"; CPIDS[fo-$variant]=$LAST_PID
@@ -100,6 +115,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2)
 declare -A SAMPLES
 record() { SAMPLES[$1|$2]+="$3 "; }
 
+if want bulk; then
 fo_log "bulk throughput (iperf3)"
 # ---- 1. bulk throughput (iperf3; pool off: iperf3 serves one control connection at a time) ----
 # ForwardOptimal's health probes are connections too: one landing during a test makes the
@@ -120,7 +136,9 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 stop_contenders
+fi
 
+if want conn; then
 fo_log "connection rate and keep-alive latency (wrk)"
 # ---- 2./3. new-connection rate and keep-alive latency (wrk to the nginx HTTP backend) --------
 start_contenders $HTTP 27000
@@ -139,7 +157,9 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 stop_contenders
+fi
 
+if want mem; then
 fo_log "concurrency and memory"
 # ---- 4. concurrency and memory: N verified connections held through each proxy --------------
 start_contenders $ECHO 28000
@@ -161,23 +181,90 @@ for n in 2000 7000; do
   done
 done
 stop_contenders
+fi
+
+if want ttfb; then
+fo_log "time to first byte through a delayed path (${DELAY_MS} ms one way)"
+# ---- 5. time to first byte through a delayed path -------------------------------------------
+# The target (in its own namespace, behind the delay line) sends a banner on accept, as SSH
+# does; fo_ttfb, in the proxies' namespace, times connect() start -> first byte. 100 ms between
+# connections, as clients arrive in practice (the pool refills within one round trip).
+if why=$(bash "$LAB" check 2>&1); then
+  LAB_PREFIX="fob$$"
+  echo "10.251.0.1 $DELAY_MS" > "$WORK/delays"
+  bash "$LAB" up "$LAB_PREFIX" 1 "$T/fo_delay_line" "$WORK/delays"
+  NSEXEC=(ip netns exec "$LAB_PREFIX-t")
+  start "$T/fo_demo_backend" --listen 10.251.0.1:7000 --name target
+  NSEXEC=(ip netns exec "$LAB_PREFIX-p")
+  start_contenders 7000 29000 10.251.0.1
+  sleep 1.5   # ForwardOptimal's first round and pool fill cross the delay line
+  for r in $(seq 1 "$ROUNDS"); do
+    for c in direct haproxy nginx fo-pool fo-nopool; do
+      addr="127.0.0.1:$(port_of $c 7000 29000)"
+      [ $c = direct ] && addr=10.251.0.1:7000
+      out=$("${NSEXEC[@]}" "$T/fo_ttfb" "$addr" 40 100 || true)
+      record ttfb_median $c "$(echo "$out" | sed -n 's/.*median=\([0-9.]*\).*/\1/p')"
+      record ttfb_p90 $c "$(echo "$out" | sed -n 's/.*p90=\([0-9.]*\).*/\1/p')"
+    done
+  done
+  stop_contenders
+  NSEXEC=()
+else
+  fo_log "skipped: network namespaces cannot be made here ($why)"
+fi
+fi
 
 # ---- report --------------------------------------------------------------------------------
-metrics="bulk1 bulk4 connrate connerr karate p50 p99 held2000 kib_per_conn2000 sock_kib_per_conn2000 held7000 kib_per_conn7000 sock_kib_per_conn7000"
-json="{\"date\": \"$(date -u +%FT%TZ)\", \"rounds\": $ROUNDS, \"duration_s\": $DUR, \"results\": {"
+declare -A LABEL=(
+  [bulk1]="bulk, 1 stream (Gbit/s, iperf3)" [bulk4]="bulk, 4 streams (Gbit/s, iperf3)"
+  [connrate]="new connections (req/s, wrk -c32, Connection: close)" [connerr]="errors in that run"
+  [karate]="keep-alive requests (req/s, wrk -c32)" [p50]="keep-alive p50 (ms)" [p99]="keep-alive p99 (ms)"
+  [held2000]="2,000 connections held, verified" [kib_per_conn2000]="RSS per held connection at 2,000 (KiB)"
+  [sock_kib_per_conn2000]="kernel TCP memory per connection at 2,000 (KiB)"
+  [held7000]="7,000 connections held, verified" [kib_per_conn7000]="RSS per held connection at 7,000 (KiB)"
+  [sock_kib_per_conn7000]="kernel TCP memory per connection at 7,000 (KiB)"
+  [ttfb_median]="TTFB through ${DELAY_MS} ms one way, median (ms)" [ttfb_p90]="TTFB through ${DELAY_MS} ms one way, p90 (ms)")
+metrics="bulk1 bulk4 connrate connerr karate p50 p99 held2000 kib_per_conn2000 sock_kib_per_conn2000 held7000 kib_per_conn7000 sock_kib_per_conn7000 ttfb_median ttfb_p90"
+contenders="direct haproxy haproxy-splice nginx fo-pool fo-nopool"
+declare -A MED
+json="{\"date\": \"$(date -u +%FT%TZ)\", \"rounds\": $ROUNDS, \"duration_s\": $DUR, \"delay_ms\": $DELAY_MS, \"results\": {"
 first=1
 printf '| metric | direct | haproxy | haproxy-splice | nginx | fo-pool | fo-nopool |\n|---|---|---|---|---|---|---|\n'
 for m in $metrics; do
-  row="| $m"
-  for c in direct haproxy haproxy-splice nginx fo-pool fo-nopool; do
+  row="| ${LABEL[$m]}"
+  for c in $contenders; do
     v=$(echo "${SAMPLES[$m|$c]:-}" | tr ' ' '\n' | { grep -v '^$' || true; } | median)
     [ -z "${SAMPLES[$m|$c]:-}" ] && v="-"
+    MED[$m|$c]=$v
     row="$row | $v"
     [ "$v" = "-" ] || { [ $first = 1 ] || json+=", "; json+="\"$m/$c\": \"$v\""; first=0; }
   done
-  echo "$row |"
+  [[ "$row" =~ [0-9] ]] && echo "$row |"   # rows of a section that did not run are left out
 done
 json+="}}"
 echo "$json" | jq . > "$OUT/results.json"
+
+# Ratios against the targets of issue 6: ForwardOptimal / the better HAProxy configuration.
+best() { # best METRIC max|min CONTENDER...
+  local m=$1 how=$2; shift 2
+  for c in "$@"; do echo "${MED[$m|$c]:--}"; done | { grep -v '^-$' || true; } | sort -g | { [ "$how" = max ] && tail -n 1 || head -n 1; }
+}
+ratio() { # ratio LABEL NUMERATOR DENOMINATOR TARGET_OP TARGET
+  if [ -z "$2" ] || [ -z "$3" ] || [ "$2" = - ] || [ "$3" = - ]; then echo "| $1 | - | not measured |"; return; fi
+  local r; r=$(echo "scale=3; $2 / $3" | bc)
+  local met=no; [ "$(echo "$r $4 $5" | bc)" = 1 ] && met=yes
+  echo "| $1 | $2 / $3 = $(printf '%.2f' "$r") | $met |"
+}
+echo
+echo "| target (ForwardOptimal / the better HAProxy) | ratio | met? |"
+echo "|---|---|---|"
+ratio "bulk 1 stream >= 1.0 (pool off)" "${MED[bulk1|fo-nopool]:-}" "$(best bulk1 max haproxy haproxy-splice)" '>=' 1
+ratio "bulk 4 streams >= 1.0 (pool off)" "${MED[bulk4|fo-nopool]:-}" "$(best bulk4 max haproxy haproxy-splice)" '>=' 1
+ratio "new-connection rate >= 1.0 (default: pool on)" "${MED[connrate|fo-pool]:-}" "$(best connrate max haproxy haproxy-splice)" '>=' 1
+ratio "new-connection rate >= 1.0 (pool off)" "${MED[connrate|fo-nopool]:-}" "$(best connrate max haproxy haproxy-splice)" '>=' 1
+ratio "keep-alive p99 <= 1.0" "${MED[p99|fo-pool]:-}" "$(best p99 min haproxy haproxy-splice)" '<=' 1
+ratio "RSS per idle connection at 2,000 <= nginx-stream" "${MED[kib_per_conn2000|fo-pool]:-}" "${MED[kib_per_conn2000|nginx]:-}" '<=' 1
+ratio "7,000 connections held (of 7,000)" "${MED[held7000|fo-pool]:-}" 7000 '>=' 1
+ratio "pooled TTFB <= 0.6x direct" "${MED[ttfb_median|fo-pool]:-}" "${MED[ttfb_median|direct]:-}" '<=' 0.6
 echo
 echo "JSON: $OUT/results.json"
