@@ -231,15 +231,16 @@ json="{\"date\": \"$(date -u +%FT%TZ)\", \"rounds\": $ROUNDS, \"duration_s\": $D
 first=1
 printf '| metric | direct | haproxy | haproxy-splice | nginx | fo-pool | fo-nopool |\n|---|---|---|---|---|---|---|\n'
 for m in $metrics; do
-  row="| ${LABEL[$m]}"
+  row="| ${LABEL[$m]}"; any=""
   for c in $contenders; do
     v=$(echo "${SAMPLES[$m|$c]:-}" | tr ' ' '\n' | { grep -v '^$' || true; } | median)
     [ -z "${SAMPLES[$m|$c]:-}" ] && v="-"
     MED[$m|$c]=$v
+    [ "$v" = "-" ] || any=1
     row="$row | $v"
     [ "$v" = "-" ] || { [ $first = 1 ] || json+=", "; json+="\"$m/$c\": \"$v\""; first=0; }
   done
-  [[ "$row" =~ [0-9] ]] && echo "$row |"   # rows of a section that did not run are left out
+  [ -n "$any" ] && echo "$row |"   # rows of a section that did not run are left out
 done
 json+="}}"
 echo "$json" | jq . > "$OUT/results.json"
