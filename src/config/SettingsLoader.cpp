@@ -13,12 +13,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <sys/stat.h>
 
 namespace ForwardOptimal {
 namespace Config {
@@ -390,7 +393,17 @@ bool SettingsLoader::isSettingsKey(const std::string& key)
 LoadResult SettingsLoader::loadFile(const std::string& path, const Overrides& overrides)
 {
 	std::string absolute = Poco::Path(path).absolute().toString();
-	return loadText(readWholeFile(absolute), absolute, overrides);
+	LoadResult result = loadText(readWholeFile(absolute), absolute, overrides);
+	// The file decides where every client's bytes go: anyone who can write it can redirect them.
+	struct stat status{};
+	if (::stat(absolute.c_str(), &status) == 0 && (status.st_mode & S_IWOTH))
+	{
+		char mode[8];
+		std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+		result.warnings.push_back(absolute + " can be modified by any user (mode " + mode
+			+ "), and it decides where clients' traffic goes: chmod o-w '" + absolute + "'");
+	}
+	return result;
 }
 
 

@@ -6,6 +6,7 @@
 #include "Poco/Path.h"
 
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -302,6 +303,21 @@ BOOST_AUTO_TEST_CASE(relative_path_is_reported_absolute)
 	LoadResult result = SettingsLoader::loadFile("fo.json", {});
 	BOOST_TEST_REQUIRE(chdir(cwd.c_str()) == 0);
 	BOOST_TEST(result.settings->sourceFile == dir.path() + "/fo.json");
+}
+
+BOOST_AUTO_TEST_CASE(warns_when_any_user_can_modify_the_file)
+{
+	TempDir dir;
+	std::string path = dir.write("fo.json", document());
+	BOOST_TEST_REQUIRE(::chmod(path.c_str(), 0644) == 0);
+	BOOST_TEST(SettingsLoader::loadFile(path, {}).warnings.empty());
+
+	BOOST_TEST_REQUIRE(::chmod(path.c_str(), 0666) == 0);
+	LoadResult result = SettingsLoader::loadFile(path, {});
+	BOOST_TEST_REQUIRE(result.warnings.size() == 1u);
+	BOOST_TEST(result.warnings[0].find(path + " can be modified by any user (mode 0666)") != std::string::npos, result.warnings[0]);
+	BOOST_TEST(result.warnings[0].find("chmod o-w") != std::string::npos, result.warnings[0]);
+	BOOST_TEST(result.settings->targets.size() == 2u); // a warning, not a refusal
 }
 
 BOOST_AUTO_TEST_CASE(effective_settings_round_trip_through_json)
