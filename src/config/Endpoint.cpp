@@ -98,6 +98,8 @@ Endpoint Endpoint::parse(const std::string& text, bool forListen)
 		fail(text, "it is empty");
 	if (text != Poco::trim(text))
 		fail(text, "it has leading or trailing spaces");
+	if (text.find('\0') != std::string::npos)
+		fail(text, "it contains a NUL byte"); // inet_pton would stop there and accept "[::1\0x]:22"
 
 	if (text[0] == '[')
 	{

@@ -121,6 +121,21 @@ std::string typeName(const Var& value)
 	return "an unsupported value";
 }
 
+// Parses a text JsonSyntax accepted. POCO's parser still refuses some of those (invalid UTF-8,
+// an unpaired \u surrogate, a number beyond 64 bits or a double): that is a ConfigException
+// too, never a POCO exception escaping the loader.
+Var parseJson(const std::string& text, Kind kind, const std::string& source, const std::string& key, const std::string& context)
+{
+	try
+	{
+		return Poco::JSON::Parser().parse(text);
+	}
+	catch (const Poco::Exception& error)
+	{
+		throw ConfigException(kind, source, key, context + error.message());
+	}
+}
+
 // Turns the text of `-D key=value` into the JSON value the key expects, so that overrides
 // go through exactly the same validation as the file.
 Var overrideValue(const KeySpec& spec, const std::string& text)
@@ -147,7 +162,7 @@ Var overrideValue(const KeySpec& spec, const std::string& text)
 			std::string error = JsonSyntax::findError(trimmed);
 			if (!error.empty())
 				throw ConfigException(Kind::INVALID, "-D", spec.name, "not a valid JSON array: " + error);
-			return Poco::JSON::Parser().parse(trimmed);
+			return parseJson(trimmed, Kind::INVALID, "-D", spec.name, "not a valid JSON array: ");
 		}
 		Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
 		Poco::StringTokenizer items(trimmed, ",", Poco::StringTokenizer::TOK_TRIM);
@@ -413,7 +428,7 @@ LoadResult SettingsLoader::loadText(const std::string& text, const std::string& 
 	if (!error.empty())
 		throw ConfigException(Kind::SYNTAX, sourceName, "", "invalid JSON: " + error);
 
-	Var parsed = Poco::JSON::Parser().parse(text);
+	Var parsed = parseJson(text, Kind::SYNTAX, sourceName, "", "invalid JSON: ");
 	if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
 		throw ConfigException(Kind::INVALID, sourceName, "", "the top level must be a JSON object { ... }, got " + typeName(parsed));
 

@@ -101,6 +101,15 @@ BOOST_AUTO_TEST_CASE(rejects_host_problems)
 	BOOST_TEST(rejection(std::string(64, 'a') + ".example:22", false).find("not a valid host name") != std::string::npos);
 }
 
+// Found by tests/fuzz/endpoint_fuzz.cpp: inet_pton stopped at the NUL and accepted "::1".
+BOOST_AUTO_TEST_CASE(rejects_a_nul_byte_inside_the_address)
+{
+	const std::string nulInLiteral("[::1\0x]:22", 10);
+	BOOST_TEST(rejection(nulInLiteral, false).find("NUL byte") != std::string::npos);
+	BOOST_TEST(rejection(nulInLiteral, true).find("NUL byte") != std::string::npos);
+	BOOST_TEST(rejection(std::string("10.0.0.1\0:22", 11), false).find("NUL byte") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(rejection_quotes_the_input)
 {
 	BOOST_TEST(rejection("10.0.0.1:99999", true).find("'10.0.0.1:99999'") != std::string::npos);

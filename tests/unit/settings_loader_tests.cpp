@@ -205,6 +205,33 @@ BOOST_AUTO_TEST_CASE(malformed_json_is_a_syntax_error_with_position)
 	BOOST_TEST(error.message().find(SOURCE + ": invalid JSON: line 3, column 27: trailing comma") == 0u, error.message());
 }
 
+// Valid JSON that POCO's parser refuses made a POCO exception escape the loader instead of a
+// ConfigException. Found by tests/fuzz/config_fuzz.cpp (a large integer, invalid UTF-8); the
+// other cases by probing POCO's parser.
+BOOST_AUTO_TEST_CASE(json_that_poco_cannot_read_is_a_syntax_error)
+{
+	const std::pair<std::string, std::string> cases[] = {
+		{", \"rise\": 99999999999999999999", "Not a valid unsigned integer: 99999999999999999999"},
+		{", \"maxLatency\": 1e999", "Not a valid floating-point number: 1e999"},
+		{", \"x\": \"\\ud800\"", "surrogate"},
+		{", \"x\": \"\xc3\"", "invalid UTF-8"},
+	};
+	for (const auto& [extra, reason] : cases)
+	{
+		ConfigException error = failure(document(extra));
+		BOOST_TEST((error.kind() == Kind::SYNTAX), error.message());
+		BOOST_TEST(error.message().find(SOURCE + ": invalid JSON: ") == 0u, error.message());
+		BOOST_TEST(error.message().find(reason) != std::string::npos, error.message());
+	}
+}
+
+BOOST_AUTO_TEST_CASE(json_array_override_that_poco_cannot_read_is_blamed_on_the_command_line)
+{
+	ConfigException error = failure(document(), {{"targets", "[\"\\udc00\"]"}});
+	BOOST_TEST((error.kind() == Kind::INVALID));
+	BOOST_TEST(error.message().find("-D targets: not a valid JSON array: ") == 0u, error.message());
+}
+
 BOOST_AUTO_TEST_CASE(top_level_must_be_an_object)
 {
 	ConfigException error = failure("[\"1.2.3.4:5\"]");
