@@ -31,6 +31,14 @@ namespace {
 using Poco::Dynamic::Var;
 using Kind = ConfigException::Kind;
 
+// Seconds to milliseconds, where 0 keeps its meaning (none/never) and any positive value stays
+// positive: 0.0001 s is 1 ms, not 0 (which would turn an idle timeout into "never").
+std::chrono::milliseconds positiveMilliseconds(double seconds)
+{
+	long long ms = std::llround(seconds * 1000.0);
+	return std::chrono::milliseconds(seconds > 0 && ms == 0 ? 1 : ms);
+}
+
 enum class ValueType { STRING, STRING_LIST, NUMBER };
 
 struct KeySpec
@@ -338,7 +346,7 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 	if (reader.has("idleTimeout"))
 	{
 		double idle = reader.ranged("idleTimeout", 30, 0, 86400, " seconds (0 = no idle timeout)");
-		settings->idleTimeout = std::chrono::milliseconds(static_cast<long long>(std::llround(idle * 1000.0)));
+		settings->idleTimeout = positiveMilliseconds(idle);
 	}
 	settings->bufferSize = reader.wholeNumber("bufferSize", static_cast<unsigned>(settings->bufferSize), 1024, 1048576);
 	settings->poolSize = reader.wholeNumber("poolSize", settings->poolSize, 0, 64);
@@ -371,7 +379,7 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 	if (reader.has("drainTimeout"))
 	{
 		double drain = reader.ranged("drainTimeout", 10, 0, 3600, " seconds");
-		settings->drainTimeout = std::chrono::milliseconds(static_cast<long long>(std::llround(drain * 1000.0)));
+		settings->drainTimeout = positiveMilliseconds(drain);
 	}
 	settings->fall = reader.wholeNumber("fall", settings->fall, 1, 100);
 	if (settings->probeTimeout > std::chrono::milliseconds(60000))

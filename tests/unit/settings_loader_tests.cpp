@@ -332,6 +332,14 @@ BOOST_AUTO_TEST_CASE(relative_path_is_reported_absolute)
 	BOOST_TEST(result.settings->sourceFile == dir.path() + "/fo.json");
 }
 
+BOOST_AUTO_TEST_CASE(a_tiny_positive_timeout_never_rounds_to_zero_which_means_never)
+{
+	LoadResult result = load(document(", \"idleTimeout\": 0.0001, \"drainTimeout\": 0.0004"));
+	BOOST_TEST(result.settings->idleTimeout.count() == 1);
+	BOOST_TEST(result.settings->drainTimeout.count() == 1);
+	BOOST_TEST(load(document(", \"idleTimeout\": 0")).settings->idleTimeout.count() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(warns_when_any_user_can_modify_the_file)
 {
 	TempDir dir;
