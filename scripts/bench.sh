@@ -111,7 +111,7 @@ CONF
 stop_contenders() { kill "${CPIDS[@]}" 2>/dev/null || true; sleep 1; CPIDS=(); }
 port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; esac; }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; if (m >= 100) printf "%.0f\n", m; else printf "%.3g\n", m}}'; }
 declare -A SAMPLES
 record() { SAMPLES[$1|$2]+="$3 "; }
 
