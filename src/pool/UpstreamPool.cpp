@@ -183,15 +183,27 @@ std::size_t UpstreamPool::idleCount(const Config::Endpoint& target) const
 void UpstreamPool::maintain()
 {
 	std::unique_lock<std::mutex> lock(_mutex);
+	std::string swept;   // the best target at the last sweep
+	auto lastSweep = std::chrono::steady_clock::time_point();
 	while (!_stopping)
 	{
 		auto pRoute = _monitor.snapshot();
 		const Health::TargetStatus* pBest = pRoute->best();
 		std::string wanted = pBest ? pBest->target.toString() : std::string();
 
-		// Drop what is no longer wanted or no longer good; close it outside the lock.
+		// Drop what is no longer wanted or no longer good; close it outside the lock. A sweep
+		// checks every idle socket (a poll each), so it runs when the best target changed or a
+		// period has passed, not after every refill: under a stream of clients the refills
+		// follow each other, and acquire() checks each socket it hands out anyway.
 		std::vector<Idle> discarded;
-		for (auto it = _idle.begin(); it != _idle.end();)
+		auto now = std::chrono::steady_clock::now();
+		bool sweep = wanted != swept || now - lastSweep >= MAINTAIN_PERIOD;
+		if (sweep)
+		{
+			swept = wanted;
+			lastSweep = now;
+		}
+		for (auto it = _idle.begin(); sweep && it != _idle.end();)
 		{
 			auto& queue = it->second;
 			for (auto idle = queue.begin(); idle != queue.end();)
