@@ -1,0 +1,729 @@
+// Fault injection with real processes and real sockets on loopback: the ForwardOptimal binary
+// (FO_BINARY) in front of fo_fault_peer (FO_FAULT_PEER), a forking upstream that can be killed,
+// reset, stalled, flooded or restarted on demand, and clients that vanish, stop reading or
+// never speak. Besides its own fault, every case checks the same four things:
+//   - a healthy session that was running before the fault keeps exchanging verified bytes
+//     through it, and at the end every byte it sent arrived at the upstream intact (the peer
+//     checks the pattern) and came back intact (the session checks it);
+//   - the process stays up and answers /healthz;
+//   - afterwards its sessions, descriptors (/proc/PID/fd) and threads (/proc/PID/status) are
+//     back to where they were, within a small bound, waited for with generous deadlines;
+//   - bytes that did get through a broken session are an intact prefix of what was sent.
+#include "Pattern.h"
+#include "TestSupport.h"
+
+#include "Poco/JSON/Array.h"
+#include "Poco/JSON/Object.h"
+#include "Poco/JSON/Parser.h"
+#include "Poco/Net/HTTPClientSession.h"
+#include "Poco/Net/HTTPRequest.h"
+#include "Poco/Net/HTTPResponse.h"
+#include "Poco/StreamCopier.h"
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <shared_mutex>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace ForwardOptimal::Test;
+
+namespace {
+
+constexpr int FD_SLACK = 2; // a health probe or an admin request may hold one for a moment
+
+std::string peerPath()
+{
+	const char* path = std::getenv("FO_FAULT_PEER");
+	if (!path || !*path)
+		throw std::runtime_error("FO_FAULT_PEER is not set: run the test through ctest");
+	return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain sockets: the clients must be able to bind a source address, reset, and stop reading.
+
+sockaddr_in ipv4(const std::string& hostPort)
+{
+	sockaddr_in address{};
+	address.sin_family = AF_INET;
+	std::size_t colon = hostPort.rfind(':');
+	if (colon == std::string::npos || ::inet_pton(AF_INET, hostPort.substr(0, colon).c_str(), &address.sin_addr) != 1)
+		throw std::runtime_error("not an IPv4 host:port: " + hostPort);
+	address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(hostPort.substr(colon + 1))));
+	return address;
+}
+
+enum class Outcome { DATA, CLOSED, RESET, TIMEOUT };
+
+const char* toString(Outcome outcome)
+{
+	switch (outcome)
+	{
+	case Outcome::DATA: return "data";
+	case Outcome::CLOSED: return "closed (FIN)";
+	case Outcome::RESET: return "reset";
+	case Outcome::TIMEOUT: return "timeout";
+	}
+	return "?";
+}
+
+// Waits up to `timeout` for bytes: DATA with `got` > 0, or how the stream ended.
+Outcome receiveSome(int fd, char* buffer, std::size_t size, std::chrono::milliseconds timeout, std::size_t& got)
+{
+	got = 0;
+	pollfd entry{fd, POLLIN, 0};
+	int ready;
+	do
+		ready = ::poll(&entry, 1, static_cast<int>(timeout.count()));
+	while (ready < 0 && errno == EINTR);
+	if (ready == 0)
+		return Outcome::TIMEOUT;
+	ssize_t n;
+	do
+		n = ::recv(fd, buffer, size, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+	{
+		got = static_cast<std::size_t>(n);
+		return Outcome::DATA;
+	}
+	if (n == 0)
+		return Outcome::CLOSED;
+	if (errno == EAGAIN)
+		return Outcome::TIMEOUT;
+	return Outcome::RESET; // ECONNRESET, or EPIPE after one
+}
+
+// A client connection to `to`, from `from` (any loopback address) when given.
+class Client
+{
+public:
+	explicit Client(const std::string& to, const std::string& from = std::string())
+	{
+		_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (!from.empty())
+		{
+			sockaddr_in source = ipv4(from + ":0");
+			if (::bind(_fd, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0)
+				throw std::runtime_error("bind " + from + ": " + std::strerror(errno));
+		}
+		sockaddr_in address = ipv4(to);
+		if (::connect(_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+			throw std::runtime_error("connect " + to + ": " + std::strerror(errno));
+	}
+
+	~Client() { close(); }
+	Client(const Client&) = delete;
+	Client& operator=(const Client&) = delete;
+
+	int fd() const { return _fd; }
+
+	bool send(const std::string& bytes) { return send(bytes.data(), bytes.size()); }
+
+	bool send(const char* data, std::size_t size)
+	{
+		while (size > 0)
+		{
+			ssize_t n = ::send(_fd, data, size, MSG_NOSIGNAL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return false;
+			data += n;
+			size -= static_cast<std::size_t>(n);
+		}
+		return true;
+	}
+
+	bool sendPattern(std::uint64_t offset, std::size_t size)
+	{
+		std::string chunk(size, '\0');
+		fillPattern(chunk.data(), size, offset);
+		return send(chunk);
+	}
+
+	// Reads exactly `size` bytes of the pattern from `offset` on; false (with the reason) if the
+	// stream ends, stalls for `timeout`, or carries anything else.
+	bool expectPattern(std::uint64_t offset, std::size_t size, std::string& problem,
+		std::chrono::milliseconds timeout = std::chrono::milliseconds(20000))
+	{
+		std::string data(size, '\0');
+		std::size_t have = 0;
+		while (have < size)
+		{
+			std::size_t got = 0;
+			Outcome outcome = receiveSome(_fd, data.data() + have, size - have, timeout, got);
+			if (outcome != Outcome::DATA)
+			{
+				problem = std::string(toString(outcome)) + " after " + std::to_string(have) + " of " + std::to_string(size) + " bytes";
+				return false;
+			}
+			have += got;
+		}
+		if (!matchesPattern(data.data(), size, offset))
+		{
+			problem = "bytes differ from the pattern";
+			return false;
+		}
+		return true;
+	}
+
+	// Waits for the end of the stream, discarding nothing: any byte that arrives is an error.
+	Outcome expectEnd(std::chrono::milliseconds timeout)
+	{
+		char byte;
+		std::size_t got = 0;
+		return receiveSome(_fd, &byte, 1, timeout, got);
+	}
+
+	void shutdownSend() { ::shutdown(_fd, SHUT_WR); }
+
+	// Vanishes without FIN: SO_LINGER 0 makes close() send a reset.
+	void reset()
+	{
+		linger option{1, 0};
+		::setsockopt(_fd, SOL_SOCKET, SO_LINGER, &option, sizeof option);
+		close();
+	}
+
+	void close()
+	{
+		if (_fd >= 0)
+			::close(_fd);
+		_fd = -1;
+	}
+
+private:
+	int _fd = -1;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The upstream: fo_fault_peer serve.
+
+class Peer
+{
+public:
+	struct End
+	{
+		std::uint64_t in = 0;
+		std::uint64_t out = 0;
+		bool intact = false;
+		std::string how;
+	};
+
+	Peer(): _process({peerPath(), "serve", "127.0.0.1:0"})
+	{
+		if (!_process.waitForOutput("listening ", 10s))
+			throw std::runtime_error("fo_fault_peer did not start: " + _process.all());
+		std::smatch match;
+		std::string out = _process.out();
+		std::regex_search(out, match, std::regex("listening (\\S+)"));
+		_address = match[1];
+	}
+
+	const std::string& address() const { return _address; }
+	std::string output() const { return _process.all(); }
+
+	pid_t sessionPid(const std::string& name, std::chrono::milliseconds timeout) const
+	{
+		std::smatch match;
+		std::regex line("(^|\\n)session " + name + " (\\d+)\\n");
+		std::string out;
+		waitFor([&] { out = _process.out(); return std::regex_search(out, match, line); }, timeout);
+		return match.empty() ? -1 : static_cast<pid_t>(std::stol(match[2]));
+	}
+
+	std::optional<End> end(const std::string& name, std::chrono::milliseconds timeout) const
+	{
+		std::smatch match;
+		std::regex line("(^|\\n)end " + name + " in=(\\d+) out=(\\d+) intact=(\\d) how=([^\\n]*)\\n");
+		std::string out;
+		if (!waitFor([&] { out = _process.out(); return std::regex_search(out, match, line); }, timeout))
+			return std::nullopt;
+		return End{std::stoull(match[2]), std::stoull(match[3]), match[4] == "1", match[5]};
+	}
+
+	// Stops as a server restart does: no listener, unused connections closed; sessions go on.
+	void stop()
+	{
+		_process.signal(SIGUSR1);
+		++_stops;
+		if (!_process.waitForOutput("stopped " + std::to_string(_stops) + "\n", 10s))
+			throw std::runtime_error("fo_fault_peer did not stop: " + _process.all());
+	}
+
+	void start()
+	{
+		_process.signal(SIGUSR2);
+		if (!_process.waitForOutput("started " + std::to_string(_stops) + "\n", 10s))
+			throw std::runtime_error("fo_fault_peer did not start again: " + _process.all());
+	}
+
+private:
+	ChildProcess _process;
+	std::string _address;
+	int _stops = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// ForwardOptimal.
+
+struct Reply
+{
+	int status = 0;
+	std::string body;
+};
+
+Reply http(const std::string& address, const std::string& path)
+{
+	std::size_t colon = address.rfind(':');
+	Poco::Net::HTTPClientSession session(address.substr(0, colon), static_cast<Poco::UInt16>(std::stoi(address.substr(colon + 1))));
+	session.setTimeout(Poco::Timespan(10, 0));
+	Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+	session.sendRequest(request);
+	Poco::Net::HTTPResponse response;
+	std::istream& in = session.receiveResponse(response);
+	Reply reply;
+	reply.status = response.getStatus();
+	Poco::StreamCopier::copyToString(in, reply.body);
+	return reply;
+}
+
+struct Usage
+{
+	int fds = 0;
+	int threads = 0;
+	long rssKiB = 0;
+};
+
+class Proxy
+{
+public:
+	// In front of `target`, probing every 0.3 s, admin on a free port; `extra` adds keys.
+	// With `descriptorLimit`, RLIMIT_NOFILE (soft and hard) is set to it before exec.
+	Proxy(const std::string& target, const std::string& extra, int descriptorLimit = 0):
+		_config(_dir.write("fo.json", "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + target + "\"],"
+			" \"updateInterval\": 0.3, \"failureInterval\": 0.3, \"adminAddr\": \"127.0.0.1:0\"" + extra + "}")),
+		_process(command(_config, descriptorLimit))
+	{
+		if (!_process.waitForOutput("管理接口: http://", 20s))
+			throw std::runtime_error("ForwardOptimal did not start: " + _process.all());
+		std::smatch match;
+		std::string log = _process.all();
+		std::regex_search(log, match, std::regex("管理接口: http://([0-9.:]+)"));
+		_admin = match[1];
+		_address = listenAddressFromLog(log);
+	}
+
+	const std::string& address() const { return _address; }
+	pid_t pid() const { return _process.pid(); }
+	std::string log() const { return _process.all(); }
+
+	double metric(const std::string& series) const
+	{
+		std::string body = http(_admin, "/metrics").body;
+		std::size_t at = body.find("\n" + series + " ");
+		return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+	}
+
+	double active() const { return metric("forwardoptimal_connections_active"); }
+	double refused(const std::string& reason) const
+	{
+		return metric("forwardoptimal_connections_refused_total{reason=\"" + reason + "\"}");
+	}
+
+	Poco::JSON::Object::Ptr status() const
+	{
+		return Poco::JSON::Parser().parse(http(_admin, "/status").body).extract<Poco::JSON::Object::Ptr>();
+	}
+
+	bool running() { return !_process.waitExit(0ms); }
+
+	// Still running, and answering.
+	bool alive()
+	{
+		if (_process.waitExit(0ms))
+			return false;
+		try
+		{
+			return http(_admin, "/healthz").status == 200;
+		}
+		catch (const Poco::Exception&)
+		{
+			return false;
+		}
+	}
+
+	Usage usage() const { return Usage{openFdCount(pid()), threadCount(pid()), residentKiB(pid())}; }
+
+private:
+	static std::vector<std::string> command(const std::string& config, int descriptorLimit)
+	{
+		if (descriptorLimit <= 0)
+			return {binaryPath(), "-c", config};
+		// The shell's ulimit sets the soft and the hard limit, so ForwardOptimal cannot raise it.
+		return {"/bin/sh", "-c", "ulimit -n " + std::to_string(descriptorLimit) + " && exec \"$0\" \"$@\"",
+			binaryPath(), "-c", config};
+	}
+
+	TempDir _dir;
+	std::string _config;
+	ChildProcess _process;
+	std::string _admin;
+	std::string _address;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sessions.
+
+// A session that keeps exchanging verified 4 KiB round trips through the proxy on its own
+// thread, every 5 ms, until finish(). No Boost.Test macro runs on its thread.
+class HealthySession
+{
+public:
+	explicit HealthySession(const std::string& proxy):
+		_client(proxy)
+	{
+		if (!_client.send("echo healthy\n"))
+			throw std::runtime_error("healthy session: cannot send");
+		_thread = std::thread([this] { loop(); });
+	}
+
+	~HealthySession() { stopThread(); }
+
+	std::string problem() const
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		return _problem;
+	}
+
+	// True once `more` further round trips have been verified (false on any failure).
+	bool progresses(int more = 5, std::chrono::milliseconds timeout = 30s) const
+	{
+		int from = _rounds;
+		waitFor([&] { return _rounds >= from + more || !problem().empty(); }, timeout);
+		return _rounds >= from + more && problem().empty();
+	}
+
+	int rounds() const { return _rounds; }
+
+	// Stops, half-closes and expects the echo's FIN with nothing more; returns what was sent.
+	std::uint64_t finish(std::string& problem)
+	{
+		stopThread();
+		problem = this->problem();
+		_client.shutdownSend();
+		Outcome end = _client.expectEnd(20s);
+		if (problem.empty() && end != Outcome::CLOSED)
+			problem = std::string("expected a clean end after the half-close, got ") + toString(end);
+		return _sent;
+	}
+
+private:
+	void loop()
+	{
+		constexpr std::size_t SIZE = 4096;
+		while (!_stop)
+		{
+			if (!_client.sendPattern(_sent, SIZE))
+				return fail(std::string("send: ") + std::strerror(errno));
+			std::string problem;
+			if (!_client.expectPattern(_sent, SIZE, problem, 20s))
+				return fail("round " + std::to_string(_rounds.load()) + ": " + problem);
+			_sent += SIZE;
+			++_rounds;
+			std::this_thread::sleep_for(5ms);
+		}
+	}
+
+	void fail(const std::string& problem)
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		_problem = problem;
+	}
+
+	void stopThread()
+	{
+		_stop = true;
+		if (_thread.joinable())
+			_thread.join();
+	}
+
+	Client _client;
+	std::atomic<bool> _stop{false};
+	std::atomic<int> _rounds{0};
+	std::uint64_t _sent = 0;
+	mutable std::mutex _mutex;
+	std::string _problem;
+	std::thread _thread;
+};
+
+// A client streaming the pattern both ways as fast as it goes, a writer and a reader thread,
+// until the connection breaks (or the stream is destroyed). Records how far each got.
+class Stream
+{
+public:
+	Stream(const std::string& proxy, const std::string& line):
+		_client(proxy)
+	{
+		if (!_client.send(line + "\n"))
+			throw std::runtime_error("stream: cannot send its line");
+		_writer = std::thread([this] { write(); });
+		_reader = std::thread([this] { read(); });
+	}
+
+	~Stream()
+	{
+		_stop = true;
+		::shutdown(_client.fd(), SHUT_RDWR); // wakes a blocked send or poll
+		_writer.join();
+		_reader.join();
+	}
+
+	std::uint64_t sent() const { return _sent; }
+	std::uint64_t received() const { return _received; }
+	bool intact() const { return _intact; }
+	bool ended() const { return _ended; }            // the reader saw the end (or a stall)
+	bool writerStopped() const { return _writerStopped; }
+	Outcome end() const { return _end; }
+
+private:
+	void write()
+	{
+		std::string chunk(65536, '\0');
+		while (!_stop)
+		{
+			fillPattern(chunk.data(), chunk.size(), _sent);
+			if (!_client.send(chunk))
+				break;
+			_sent += chunk.size();
+		}
+		_writerStopped = true;
+	}
+
+	void read()
+	{
+		std::string buffer(65536, '\0');
+		while (!_stop)
+		{
+			std::size_t got = 0;
+			Outcome outcome = receiveSome(_client.fd(), buffer.data(), buffer.size(), 60s, got);
+			if (outcome != Outcome::DATA)
+			{
+				_end = outcome;
+				break;
+			}
+			_intact = _intact && matchesPattern(buffer.data(), got, _received);
+			_received += got;
+		}
+		_ended = true;
+	}
+
+	Client _client;
+	std::atomic<bool> _stop{false};
+	std::atomic<std::uint64_t> _sent{0};
+	std::atomic<std::uint64_t> _received{0};
+	std::atomic<bool> _intact{true};
+	std::atomic<bool> _ended{false};
+	std::atomic<bool> _writerStopped{false};
+	std::atomic<Outcome> _end{Outcome::DATA};
+	std::thread _writer;
+	std::thread _reader;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One case's world: a peer, ForwardOptimal in front of it, a healthy session through it, and
+// the proxy's usage once all that has settled.
+
+struct Scene
+{
+	Scene(const std::string& extra, int maxConnections_, int descriptorLimit = 0, unsigned poolSize = 2):
+		maxConnections(maxConnections_),
+		proxy(peer.address(), ", \"maxConnections\": " + std::to_string(maxConnections_)
+			+ ", \"poolSize\": " + std::to_string(poolSize) + extra, descriptorLimit)
+	{
+		healthy = std::make_unique<HealthySession>(proxy.address());
+		BOOST_TEST_REQUIRE(healthy->progresses(), healthy->problem());
+		BOOST_TEST_REQUIRE(waitFor([&] { return proxy.metric("forwardoptimal_pool_idle_connections") == poolSize; }, 20s));
+		baseline = proxy.usage();
+		BOOST_TEST_MESSAGE("baseline: " << baseline.fds << " descriptors, " << baseline.threads << " threads, "
+			<< baseline.rssKiB << " KiB resident");
+	}
+
+	// The checks every case ends with; `active` is the number of sessions expected to remain
+	// besides the healthy one.
+	void verifyAftermath(int active = 0)
+	{
+		BOOST_TEST(healthy->progresses(), "the healthy session was disturbed: " << healthy->problem());
+		BOOST_TEST(proxy.alive(), proxy.log());
+		BOOST_TEST(waitFor([&] { return proxy.active() == 1 + active; }, 30s),
+			"sessions still active: " << proxy.active() << ", expected " << 1 + active);
+		Usage now;
+		BOOST_TEST(waitFor([&] { now = proxy.usage(); return now.fds <= baseline.fds + FD_SLACK; }, 30s),
+			"descriptors: " << now.fds << " now, " << baseline.fds << " at the start");
+		now = proxy.usage();
+		// Idle pool threads may stay for a while; never more than maxConnections of them.
+		BOOST_TEST(now.threads <= baseline.threads + maxConnections,
+			"threads: " << now.threads << " now, " << baseline.threads << " at the start");
+		BOOST_TEST_MESSAGE("after: " << now.fds << " descriptors, " << now.threads << " threads, " << now.rssKiB << " KiB resident");
+
+		std::string problem;
+		std::uint64_t sent = healthy->finish(problem);
+		BOOST_TEST(problem.empty(), problem);
+		std::optional<Peer::End> end = peer.end("healthy", 20s);
+		BOOST_TEST_REQUIRE(end.has_value(), peer.output());
+		BOOST_TEST(end->in == sent);
+		BOOST_TEST(end->intact);
+		BOOST_TEST(end->how == "eof");
+	}
+
+	int maxConnections;
+	Peer peer;
+	Proxy proxy;
+	std::unique_ptr<HealthySession> healthy;
+	Usage baseline;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(fault_tests)
+
+BOOST_AUTO_TEST_CASE(an_upstream_killed_mid_stream_ends_only_its_own_session)
+{
+	Scene scene("", 64);
+	Stream victim(scene.proxy.address(), "echo victim");
+	pid_t upstream = scene.peer.sessionPid("victim", 20s);
+	BOOST_TEST_REQUIRE(upstream > 0, scene.peer.output());
+	BOOST_TEST_REQUIRE(waitFor([&] { return victim.received() >= 4u * 1024 * 1024; }, 30s));
+	BOOST_TEST_REQUIRE(::kill(upstream, SIGKILL) == 0);
+
+	BOOST_TEST(waitFor([&] { return victim.ended() && victim.writerStopped(); }, 30s),
+		"the client was not told: received " << victim.received() << ", end " << toString(victim.end()));
+	BOOST_TEST(victim.intact());
+	BOOST_TEST(victim.received() <= victim.sent());
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(an_upstream_reset_reaches_its_client_and_no_other)
+{
+	Scene scene("", 64);
+	Stream victim(scene.proxy.address(), "reset victim 1000000");
+	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
+	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
+	BOOST_TEST(upstream->how == "reset-sent");
+	BOOST_TEST(upstream->intact);
+
+	BOOST_TEST(waitFor([&] { return victim.ended() && victim.writerStopped(); }, 30s),
+		"the client was not told: received " << victim.received());
+	BOOST_TEST(victim.intact());
+	BOOST_TEST(victim.received() <= upstream->out); // nothing made up after the reset
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(an_upstream_that_never_reads_costs_a_thread_only_until_the_idle_timeout)
+{
+	Scene scene(", \"idleTimeout\": 1", 64);
+	Stream victim(scene.proxy.address(), "stall victim");
+	BOOST_TEST_REQUIRE(scene.peer.sessionPid("victim", 20s) > 0, scene.peer.output());
+	BOOST_TEST(waitFor([&] { return scene.proxy.active() == 2; }, 10s));
+	// The client's writes fill every buffer on the way and then block; the idle timeout must
+	// end the session, which unblocks the client with an error.
+	BOOST_TEST(waitFor([&] { return victim.ended() && victim.writerStopped(); }, 30s),
+		"the client is still blocked after " << victim.sent() << " bytes");
+	BOOST_TEST_MESSAGE("the client sent " << victim.sent() << " bytes before the idle timeout; end: " << toString(victim.end()));
+	BOOST_TEST(victim.received() == 0u);
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_resets_mid_stream_is_cleaned_up_and_its_upstream_reset)
+{
+	Scene scene("", 64);
+	Client victim(scene.proxy.address());
+	BOOST_TEST_REQUIRE(victim.send("echo victim\n"));
+	std::uint64_t offset = 0;
+	for (int i = 0; i < 64; ++i, offset += 16384)
+	{
+		std::string problem;
+		BOOST_TEST_REQUIRE(victim.sendPattern(offset, 16384));
+		BOOST_TEST_REQUIRE(victim.expectPattern(offset, 16384, problem), problem);
+	}
+	BOOST_TEST_REQUIRE(victim.sendPattern(offset, 65536)); // in flight when the client vanishes
+	victim.reset();
+
+	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
+	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
+	BOOST_TEST(upstream->intact);
+	BOOST_TEST(upstream->in >= offset); // everything acknowledged got there
+	BOOST_TEST(upstream->in <= offset + 65536);
+	BOOST_TEST(upstream->how != "eof", "a client's reset was passed on as a clean end");
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(a_client_process_killed_with_sigkill_is_cleaned_up)
+{
+	Scene scene("", 64);
+	ChildProcess victim({peerPath(), "client", scene.proxy.address(), "victim"});
+	BOOST_TEST_REQUIRE(victim.waitForOutput("sent 1 MiB", 20s), victim.all());
+	BOOST_TEST_REQUIRE(scene.peer.sessionPid("victim", 20s) > 0, scene.peer.output());
+	victim.signal(SIGKILL); // it never read the echo: the kernel resets its connection
+	BOOST_TEST(victim.waitExit(10s).value_or(-1) == 128 + SIGKILL);
+
+	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
+	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
+	BOOST_TEST(upstream->intact);
+	BOOST_TEST(upstream->in > 0u);
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(memory_stays_bounded_while_clients_do_not_read_a_flooding_upstream)
+{
+	Scene scene(", \"idleTimeout\": 60", 64);
+	constexpr int FLOODS = 8;
+	std::vector<std::unique_ptr<Client>> clients;
+	for (int i = 0; i < FLOODS; ++i)
+	{
+		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		BOOST_TEST_REQUIRE(clients.back()->send("flood f" + std::to_string(i) + "\n"));
+	}
+	for (int i = 0; i < FLOODS; ++i)
+		BOOST_TEST_REQUIRE(scene.peer.sessionPid("f" + std::to_string(i), 20s) > 0, scene.peer.output());
+
+	// The upstreams write as fast as they can, nobody reads: if the proxy buffered what it
+	// cannot deliver, it would grow by hundreds of MiB a second. Watch it for 3 s.
+	long highest = 0;
+	auto until = std::chrono::steady_clock::now() + 3s;
+	while (std::chrono::steady_clock::now() < until)
+	{
+		highest = std::max(highest, scene.proxy.usage().rssKiB);
+		std::this_thread::sleep_for(50ms);
+	}
+	BOOST_TEST_MESSAGE("resident: " << scene.baseline.rssKiB << " KiB before, at most " << highest << " KiB while flooded");
+	BOOST_TEST(highest - scene.baseline.rssKiB < 32 * 1024, "the proxy grew by " << highest - scene.baseline.rssKiB << " KiB");
+	BOOST_TEST(scene.healthy->progresses(), scene.healthy->problem());
+
+	// Every byte that was held back arrives, in order, once the clients read again.
+	for (int i = 0; i < FLOODS; ++i)
+	{
+		std::string problem;
+		BOOST_TEST(clients[static_cast<std::size_t>(i)]->expectPattern(0, 16 * 1024 * 1024, problem), "flood " << i << ": " << problem);
+	}
+	clients.clear(); // with unread data: resets
+	for (int i = 0; i < FLOODS; ++i)
+		BOOST_TEST(scene.peer.end("f" + std::to_string(i), 30s).has_value(), scene.peer.output());
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
