@@ -726,4 +726,45 @@ BOOST_AUTO_TEST_CASE(memory_stays_bounded_while_clients_do_not_read_a_flooding_u
 	scene.verifyAftermath();
 }
 
+BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
+{
+	// 64 descriptors in all: 16 sessions hold 32, the queue takes what is left, and the next
+	// clients wait in the listen backlog while accept() fails with EMFILE.
+	constexpr int LIMIT = 64;
+	Scene scene(", \"maxQueued\": 256, \"idleTimeout\": 120", 16, LIMIT, 0);
+	std::vector<std::unique_ptr<Client>> clients;
+	for (int i = 0; i < 15; ++i)
+	{
+		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		BOOST_TEST_REQUIRE(clients.back()->send("echo hold" + std::to_string(i) + "\n"));
+	}
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.active() == 16; }, 20s));
+	for (int i = 0; i < 60; ++i)
+		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+	BOOST_TEST_REQUIRE(waitFor([&] { return openFdCount(scene.proxy.pid()) >= LIMIT; }, 20s),
+		"descriptors: " << openFdCount(scene.proxy.pid()));
+
+	// The listener stays readable (the backlog is full of clients) while accept() fails.
+	double before = cpuSeconds(scene.proxy.pid());
+	std::this_thread::sleep_for(3s);
+	double used = (cpuSeconds(scene.proxy.pid()) - before) / 3.0;
+	BOOST_TEST_MESSAGE("CPU while out of descriptors: " << used * 100 << " % of one core");
+	BOOST_TEST(used < 0.5, "the process spins: " << used * 100 << " % of one core");
+	BOOST_TEST(scene.healthy->progresses(), scene.healthy->problem());
+	BOOST_TEST(scene.proxy.running()); // (its admin endpoint cannot accept either, just now)
+	BOOST_TEST(scene.proxy.log().find("Too many open files (RLIMIT_NOFILE 64") != std::string::npos, scene.proxy.log());
+
+	// Once the descriptors are free again, new clients are served without any help.
+	clients.clear();
+	int attempts = 0;
+	BOOST_TEST(waitFor([&] {
+		++attempts;
+		Client client(scene.proxy.address());
+		std::string problem;
+		return client.send("echo recovered" + std::to_string(attempts) + "\n") && client.sendPattern(0, 4096)
+			&& client.expectPattern(0, 4096, problem, 5s);
+	}, 60s), "no client was served after the descriptors were freed (" << attempts << " attempts)");
+	scene.verifyAftermath();
+}
+
 BOOST_AUTO_TEST_SUITE_END()
