@@ -1,5 +1,6 @@
 #include "net/Listener.h"
 
+#include "net/ResourceShortage.h"
 #include "stats/RateLimiter.h"
 
 #include "Poco/Exception.h"
@@ -59,7 +60,7 @@ public:
 		catch (const Poco::Exception& error)
 		{
 			int code = error.code(); // POCO's socket errors carry errno
-			if (code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM)
+			if (isResourceShortage(code))
 			{
 				if (_shortageLog.allow())
 					logShortage(code);

@@ -1,5 +1,6 @@
 #include "proxy/ForwardConnection.h"
 
+#include "net/ResourceShortage.h"
 #include "proxy/Relay.h"
 #include "proxyprotocol/ProxyHeader.h"
 
@@ -115,6 +116,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	Poco::Net::StreamSocket upstream;
 	const Health::TargetStatus* pTarget = nullptr;
 	bool pooled = false;
+	bool shortage = false;
 	std::size_t attempts = std::min(pRoute->ranking.size(), MAX_ATTEMPTS);
 	for (std::size_t i = 0; i < attempts && !pTarget; ++i)
 	{
@@ -128,9 +130,17 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		}
 		catch (const Poco::Exception& error)
 		{
+			// Out of descriptors or memory here: not the target's fault, and no other would do better.
+			if ((shortage = Net::isResourceShortage(error.code())))
+				break;
 			++_context.counters.upstreamFailures;
 			pRuntime->monitor().reportFailure(candidate.target, "connect: " + error.displayText());
 		}
+	}
+	if (shortage)
+	{
+		refuse(client, _context.counters.refusedNoResources, _context.failureLog, "本进程资源不足 (文件描述符或内存)");
+		return;
 	}
 	if (!pTarget)
 	{

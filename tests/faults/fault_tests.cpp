@@ -753,6 +753,8 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 	BOOST_TEST(scene.healthy->progresses(), scene.healthy->problem());
 	BOOST_TEST(scene.proxy.running()); // (its admin endpoint cannot accept either, just now)
 	BOOST_TEST(scene.proxy.log().find("Too many open files (RLIMIT_NOFILE 64") != std::string::npos, scene.proxy.log());
+	// Probes fail here too, for want of a descriptor: that is no reason to call the target down.
+	BOOST_TEST(scene.proxy.log().find("无法探测 " + scene.peer.address() + ": Too many open files") != std::string::npos, scene.proxy.log());
 
 	// Once the descriptors are free again, new clients are served without any help.
 	clients.clear();
@@ -764,6 +766,48 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 		return client.send("echo recovered" + std::to_string(attempts) + "\n") && client.sendPattern(0, 4096)
 			&& client.expectPattern(0, 4096, problem, 5s);
 	}, 60s), "no client was served after the descriptors were freed (" << attempts << " attempts)");
+	BOOST_TEST(scene.proxy.log().find("节点离线") == std::string::npos, scene.proxy.log());
+	BOOST_TEST(scene.proxy.log().find("服务暂停") == std::string::npos, scene.proxy.log());
+	BOOST_TEST_MESSAGE("refused for want of descriptors: " << scene.proxy.refused("resource_shortage")
+		<< "; served after " << attempts << " attempt(s)");
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blaming_the_target)
+{
+	// Threads to spare, descriptors not: the accept thread takes the last descriptors for new
+	// clients before their sessions can open an upstream socket, whose socket() then fails
+	// with EMFILE. Those clients are refused; the target is not to blame.
+	constexpr int LIMIT = 48;
+	Scene scene(", \"maxQueued\": 256, \"idleTimeout\": 120", 64, LIMIT, 0);
+	int served = 0, refused = 0, other = 0;
+	for (int round = 0; round < 5 && scene.proxy.refused("resource_shortage") <= 0; ++round)
+	{
+		std::vector<std::unique_ptr<Client>> clients;
+		for (int i = 0; i < 60; ++i)
+		{
+			clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+			clients.back()->send("echo burst" + std::to_string(round) + "-" + std::to_string(i) + "\n");
+			clients.back()->sendPattern(0, 1024);
+		}
+		for (auto& client : clients)
+		{
+			std::string problem;
+			if (client->expectPattern(0, 1024, problem, 1s))
+				++served;
+			else if (problem.rfind("reset after 0 ", 0) == 0 || problem.rfind("closed (FIN) after 0 ", 0) == 0)
+				++refused;
+			else
+				++other;
+		}
+	}
+	BOOST_TEST_MESSAGE("served " << served << ", refused " << refused << ", other " << other
+		<< "; resource_shortage " << scene.proxy.refused("resource_shortage"));
+	BOOST_TEST(scene.proxy.refused("resource_shortage") > 0);
+	BOOST_TEST(scene.proxy.refused("resource_shortage") == refused); // each refusal counted, under its reason
+	BOOST_TEST(other == 0);
+	BOOST_TEST(scene.proxy.log().find("节点离线") == std::string::npos, scene.proxy.log());
+	BOOST_TEST(scene.proxy.log().find("服务暂停") == std::string::npos, scene.proxy.log());
 	scene.verifyAftermath();
 }
 
