@@ -105,6 +105,13 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
 	std::shared_ptr<Runtime> pRuntime = _context.runtime(); // kept for the whole session
 	const Config::Settings& settings = pRuntime->settings();
+	// Holds this session's place in its address's count until serve() returns, however it does.
+	SourceLimiter::Lease lease = _context.sources.acquire(client.impl()->sockfd(), settings.maxConnectionsPerSource);
+	if (!lease)
+	{
+		refuse(client, _context.counters.refusedPerSource, _context.sourceLimitLog, "来源地址的并发连接数已达上限 (maxConnectionsPerSource)");
+		return;
+	}
 	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{

@@ -726,6 +726,66 @@ BOOST_AUTO_TEST_CASE(memory_stays_bounded_while_clients_do_not_read_a_flooding_u
 	scene.verifyAftermath();
 }
 
+BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_idle_timeout)
+{
+	// 127.0.0.2 opens 40 connections and never says a word; 16 threads in all, at most 8
+	// sessions per address. The healthy session comes from 127.0.0.1.
+	constexpr int PER_SOURCE = 8, SILENT = 40;
+	Scene scene(", \"maxConnectionsPerSource\": " + std::to_string(PER_SOURCE) + ", \"maxQueued\": 64, \"idleTimeout\": 5", 16);
+	std::vector<std::unique_ptr<Client>> silent;
+	for (int i = 0; i < SILENT; ++i)
+		silent.push_back(std::make_unique<Client>(scene.proxy.address(), "127.0.0.2"));
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.refused("per_source_limit") == SILENT - PER_SOURCE; }, 20s),
+		"refused per source: " << scene.proxy.refused("per_source_limit"));
+	BOOST_TEST(scene.proxy.active() == 1 + PER_SOURCE);
+
+	// Another address is served at once, while 127.0.0.2 still holds its 8 sessions.
+	{
+		Client other(scene.proxy.address(), "127.0.0.3");
+		std::string problem;
+		BOOST_TEST(other.send("echo other\n"));
+		BOOST_TEST(other.sendPattern(0, 65536));
+		BOOST_TEST(other.expectPattern(0, 65536, problem), problem);
+		BOOST_TEST(scene.proxy.active() == 1 + PER_SOURCE + 1, "127.0.0.2's sessions ended too early to tell");
+	}
+
+	// The refused ones were reset at once; the others end at the idle timeout, with a FIN.
+	int resets = 0, closed = 0, stuck = 0;
+	for (auto& client : silent)
+	{
+		Outcome end = client->expectEnd(30s);
+		resets += end == Outcome::RESET;
+		closed += end == Outcome::CLOSED;
+		stuck += end == Outcome::TIMEOUT || end == Outcome::DATA;
+	}
+	BOOST_TEST(resets == SILENT - PER_SOURCE);
+	BOOST_TEST(closed == PER_SOURCE);
+	BOOST_TEST(stuck == 0);
+	silent.clear();
+
+	// Every place was given back: 127.0.0.2 gets its 8 sessions again (and not a 9th).
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.active() == 1; }, 30s));
+	std::vector<std::unique_ptr<Client>> again;
+	for (int i = 0; i < PER_SOURCE + 1; ++i)
+	{
+		again.push_back(std::make_unique<Client>(scene.proxy.address(), "127.0.0.2"));
+		BOOST_TEST(again.back()->send("echo again" + std::to_string(i) + "\n"));
+		BOOST_TEST(again.back()->sendPattern(0, 1024));
+	}
+	int served = 0;
+	for (auto& client : again)
+	{
+		std::string problem;
+		served += client->expectPattern(0, 1024, problem, 10s);
+	}
+	BOOST_TEST(served == PER_SOURCE);
+	BOOST_TEST(scene.proxy.refused("per_source_limit") == SILENT - PER_SOURCE + 1);
+	BOOST_TEST(scene.proxy.log().find("⛔ 来源地址的并发连接数已达上限 (maxConnectionsPerSource): 立即关闭新连接 127.0.0.2:")
+		!= std::string::npos, scene.proxy.log());
+	again.clear();
+	scene.verifyAftermath();
+}
+
 BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 {
 	// 64 descriptors in all: 16 sessions hold 32, the queue takes what is left, and the next
