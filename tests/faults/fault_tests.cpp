@@ -31,6 +31,7 @@
 #include <regex>
 #include <shared_mutex>
 #include <thread>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -544,6 +545,19 @@ private:
 	std::thread _reader;
 };
 
+// How a short session that sent the pattern and waited for its echo went.
+enum class Fate { SERVED, REFUSED, BROKEN };
+
+// A refusal: the connection ended (reset or FIN) before a single byte came back.
+Fate fateOf(bool echoed, const std::string& problem)
+{
+	if (echoed)
+		return Fate::SERVED;
+	if (problem.rfind("reset after 0 ", 0) == 0 || problem.rfind("closed (FIN) after 0 ", 0) == 0)
+		return Fate::REFUSED;
+	return Fate::BROKEN;
+}
+
 // ---------------------------------------------------------------------------------------------
 // One case's world: a peer, ForwardOptimal in front of it, a healthy session through it, and
 // the proxy's usage once all that has settled.
@@ -868,6 +882,132 @@ BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blam
 	BOOST_TEST(other == 0);
 	BOOST_TEST(scene.proxy.log().find("节点离线") == std::string::npos, scene.proxy.log());
 	BOOST_TEST(scene.proxy.log().find("服务暂停") == std::string::npos, scene.proxy.log());
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_flood_beyond_threads_and_queue_is_refused_counted_and_survived)
+{
+	// 8 threads (one is the healthy session's) and 4 places in the queue; 100 clients at once,
+	// each sending 1 KiB and waiting for its echo before it lets go of its thread.
+	constexpr int FLOOD = 100;
+	Scene scene(", \"maxQueued\": 4, \"idleTimeout\": 60", 8);
+	std::vector<std::unique_ptr<Client>> clients;
+	for (int i = 0; i < FLOOD; ++i)
+	{
+		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		clients.back()->send("echo flood" + std::to_string(i) + "\n");
+		clients.back()->sendPattern(0, 1024);
+	}
+	// In arrival order: the queue is first in, first out, so a waiting client's turn comes
+	// once the served ones before it have closed.
+	int served = 0, refused = 0, broken = 0;
+	std::string firstBroken;
+	for (auto& client : clients)
+	{
+		std::string problem;
+		Fate fate = fateOf(client->expectPattern(0, 1024, problem, 20s), problem);
+		served += fate == Fate::SERVED;
+		refused += fate == Fate::REFUSED;
+		if (fate == Fate::BROKEN && broken++ == 0)
+			firstBroken = problem;
+		client->close();
+	}
+	BOOST_TEST_MESSAGE("flood of " << FLOOD << ": " << served << " served, " << refused << " refused");
+	BOOST_TEST(broken == 0, broken << " sessions broke, the first: " << firstBroken);
+	BOOST_TEST(refused > 0); // the threads and the queue really ran out
+	BOOST_TEST(served >= 7);
+	// The counters tell the truth: every refusal under "overload", every other one accepted.
+	BOOST_TEST(scene.proxy.refused("overload") == refused);
+	BOOST_TEST(scene.proxy.metric("forwardoptimal_connections_accepted_total") == served + 1);
+
+	// And it is over: a new client is served at once.
+	Client after(scene.proxy.address());
+	std::string problem;
+	BOOST_TEST(after.send("echo after\n"));
+	BOOST_TEST(after.sendPattern(0, 65536));
+	BOOST_TEST(after.expectPattern(0, 65536, problem), problem);
+	after.close();
+	scene.verifyAftermath();
+}
+
+BOOST_AUTO_TEST_CASE(a_target_flapping_every_second_for_a_minute_never_hands_out_a_dead_upstream)
+{
+	// The peer restarts the way servers do: stopped, its listener and the connections nobody
+	// uses yet (the proxy's pooled ones) are closed; running sessions go on. It flips every
+	// second for a minute while short sessions run back to back. Each must be served intact
+	// or refused cleanly, and every refusal must be one the proxy counted: a stale pooled
+	// socket handed out would end a session without a counted refusal.
+	Scene scene(", \"idleTimeout\": 60", 64);
+	std::shared_mutex flip;            // sessions share it; a flip takes it alone, between sessions
+	std::atomic<bool> done{false};
+	std::atomic<int> phase{0};         // even: up, odd: down
+	std::map<int, int> servedIn;       // phase -> sessions served
+	int made = 0, served = 0, refused = 0, broken = 0;
+	std::string firstBroken;
+	std::thread sessions([&] {
+		for (int n = 0; !done; ++n)
+		{
+			{
+				std::shared_lock<std::shared_mutex> lock(flip);
+				Client client(scene.proxy.address());
+				++made;
+				client.send("echo flap" + std::to_string(n) + "\n");
+				client.sendPattern(0, 16384);
+				std::string problem;
+				Fate fate = fateOf(client.expectPattern(0, 16384, problem, 10s), problem);
+				if (fate == Fate::SERVED)
+				{
+					++served;
+					++servedIn[phase];
+				}
+				refused += fate == Fate::REFUSED;
+				if (fate == Fate::BROKEN && broken++ == 0)
+					firstBroken = "session " + std::to_string(n) + " in phase " + std::to_string(phase) + ": " + problem;
+			}
+			std::this_thread::sleep_for(10ms);
+		}
+	});
+	constexpr int FLIPS = 60;
+	for (int i = 1; i <= FLIPS; ++i)
+	{
+		std::this_thread::sleep_for(1s);
+		std::unique_lock<std::shared_mutex> lock(flip);
+		if (i % 2)
+			scene.peer.stop();
+		else
+			scene.peer.start();
+		phase = i;
+	}
+	done = true;
+	sessions.join();
+
+	int upPhasesServed = 0;
+	for (const auto& [p, count] : servedIn)
+		upPhasesServed += p % 2 == 0 && count > 0;
+	BOOST_TEST_MESSAGE(made << " sessions: " << served << " served, " << refused << " refused, " << broken
+		<< " broken; served in " << upPhasesServed << " of " << FLIPS / 2 << " up phases; pooled sockets discarded: "
+		<< scene.proxy.metric("forwardoptimal_pool_discarded_total"));
+	BOOST_TEST(broken == 0, broken << " sessions broke, the first: " << firstBroken);
+	BOOST_TEST(upPhasesServed >= FLIPS / 4, "served in only " << upPhasesServed << " up phases");
+	BOOST_TEST(refused > 0);
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.active() == 1; }, 30s));
+	BOOST_TEST(scene.proxy.metric("forwardoptimal_connections_accepted_total") == made + 1);
+	BOOST_TEST(scene.proxy.refused("no_healthy_target") + scene.proxy.refused("no_reachable_target") == refused);
+	BOOST_TEST(scene.proxy.refused("overload") == 0);
+
+	// /status says what is true, both ways.
+	auto state = [&] {
+		Poco::JSON::Object::Ptr status = scene.proxy.status();
+		Poco::JSON::Object::Ptr target = status->getArray("targets")->getObject(0);
+		return std::make_pair(status->getValue<std::string>("state"), target->getValue<bool>("healthy"));
+	};
+	BOOST_TEST((waitFor([&] { return state() == std::make_pair(std::string("serving"), true); }, 20s)));
+	scene.peer.stop();
+	BOOST_TEST((waitFor([&] { return state() == std::make_pair(std::string("paused"), false); }, 20s)));
+	BOOST_TEST(scene.proxy.status()->getArray("targets")->getObject(0)->getValue<std::string>("lastError") == "connection refused");
+	scene.peer.start();
+	BOOST_TEST((waitFor([&] { return state() == std::make_pair(std::string("serving"), true); }, 20s)));
+	BOOST_TEST(scene.proxy.status()->getValue<std::string>("best") == scene.peer.address());
 	scene.verifyAftermath();
 }
 
