@@ -40,6 +40,7 @@ Poco::JSON::Object::Ptr Settings::toJson() const
 	json->set("proxyProtocol", toString(proxyProtocol));
 	json->set("maxConnections", maxConnections);
 	json->set("maxQueued", maxQueued);
+	json->set("maxConnectionsPerSource", maxConnectionsPerSource);
 	json->set("connectTimeout", seconds(connectTimeout));
 	json->set("idleTimeout", seconds(idleTimeout));
 	json->set("bufferSize", bufferSize);

@@ -33,6 +33,7 @@ struct Settings
 	ProxyProtocol proxyProtocol = ProxyProtocol::NONE;
 	unsigned maxConnections = 4096;        /// relay threads, so concurrent client sessions (2 fds each)
 	unsigned maxQueued = 256;              /// accepted clients waiting for a thread
+	unsigned maxConnectionsPerSource = 256; /// concurrent sessions of one client address; 0 = no limit
 
 	// Forwarding (see ForwardConnection, Relay, UpstreamPool).
 	std::chrono::milliseconds connectTimeout{5000};  /// upstream connect timeout

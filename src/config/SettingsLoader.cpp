@@ -56,6 +56,7 @@ const KeySpec KEYS[] = {
 	{"proxyProtocol", ValueType::STRING},
 	{"maxConnections", ValueType::NUMBER},
 	{"maxQueued", ValueType::NUMBER},
+	{"maxConnectionsPerSource", ValueType::NUMBER},
 	{"connectTimeout", ValueType::NUMBER},
 	{"idleTimeout", ValueType::NUMBER},
 	{"bufferSize", ValueType::NUMBER},
@@ -341,6 +342,7 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 
 	settings->maxConnections = reader.wholeNumber("maxConnections", settings->maxConnections, 1, 100000);
 	settings->maxQueued = reader.wholeNumber("maxQueued", settings->maxQueued, 1, 100000);
+	settings->maxConnectionsPerSource = reader.wholeNumber("maxConnectionsPerSource", settings->maxConnectionsPerSource, 0, 100000);
 
 	settings->connectTimeout = reader.seconds("connectTimeout", settings->connectTimeout, false);
 	if (reader.has("idleTimeout"))

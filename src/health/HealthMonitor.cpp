@@ -132,6 +132,7 @@ void HealthMonitor::runRound()
 		probe.join();
 
 	std::vector<std::string> events;
+	std::vector<std::string> warnings;
 	std::shared_ptr<const HealthSnapshot> pSnapshot;
 	{
 		std::lock_guard<std::mutex> lock(_stateMutex);
@@ -139,6 +140,9 @@ void HealthMonitor::runRound()
 		for (std::size_t i = 0; i < results.size(); ++i)
 		{
 			TargetStatus& status = _targets[i];
+			if (!results[i].ok && results[i].local)
+				warnings.push_back("⚠️  无法探测 " + status.target.toString() + ": " + results[i].error
+					+ " (本进程资源不足, 不是目标的问题; 状态保持不变)");
 			Selector::Change change = Selector::apply(status, results[i], settings, now);
 			if (change == Selector::Change::UP)
 				events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(results[i].latencyMs) + ")");
@@ -149,6 +153,8 @@ void HealthMonitor::runRound()
 		publishLocked(events);
 		pSnapshot = _pSnapshot;
 	}
+	for (const auto& warning : warnings)
+		_logger.warning(warning);
 	for (const auto& event : events)
 		_logger.notice(event);
 	_logger.information(HealthReport::render(*pSnapshot, settings,

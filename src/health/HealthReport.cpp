@@ -57,6 +57,8 @@ std::string HealthReport::connectionLine(const Stats::Counters& counters)
 		+ ", 暂停时拒绝 " + std::to_string(counters.refusedNoTarget.load())
 		+ ", 无法连接上游 " + std::to_string(counters.refusedNoUpstream.load())
 		+ ", 过载拒绝 " + std::to_string(counters.refusedOverload.load())
+		+ ", 来源超限拒绝 " + std::to_string(counters.refusedPerSource.load())
+		+ ", 资源不足拒绝 " + std::to_string(counters.refusedNoResources.load())
 		+ ", 上游失败 " + std::to_string(counters.upstreamFailures.load())
 		+ ", 故障转移 " + std::to_string(counters.failovers.load())
 		+ ", 连接池命中 " + std::to_string(hits) + "/" + std::to_string(hits + misses);

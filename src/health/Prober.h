@@ -15,6 +15,8 @@ struct ProbeResult
 	double latencyMs = 0.0;   /// TCP connect time (name resolution excluded), when ok
 	std::string address;      /// the address the name resolved to, when it did
 	std::string error;        /// short reason when not ok: "connection refused", "timeout after 5s", ...
+	bool local = false;       /// not ok because the probe could not be made here (this process is
+	                          /// out of descriptors or memory): says nothing about the target
 };
 
 /// Checks one target. The real one connects over TCP (TcpProber); tests inject scripted

@@ -8,6 +8,8 @@ namespace Health {
 Selector::Change Selector::apply(TargetStatus& status, const ProbeResult& result, const Config::Settings& settings,
 	const Poco::Timestamp& now)
 {
+	if (!result.ok && result.local)
+		return Change::NONE; // nothing was learnt about the target
 	bool first = !status.probed;
 	status.probed = true;
 	++status.probes;

@@ -33,6 +33,7 @@ public:
 	static Change apply(TargetStatus& status, const ProbeResult& result, const Config::Settings& settings,
 		const Poco::Timestamp& now);
 		/// Folds one probe result into the target's status; says whether it came up or went down.
+		/// A probe that failed for a local reason (ProbeResult::local) changes nothing.
 
 	static Change markFailed(TargetStatus& status, const std::string& reason, const Config::Settings& settings,
 		const Poco::Timestamp& now);

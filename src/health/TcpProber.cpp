@@ -1,5 +1,6 @@
 #include "health/TcpProber.h"
 
+#include "net/ResourceShortage.h"
 #include "proxyprotocol/ProxyHeader.h"
 
 #include "Poco/Net/DNS.h"
@@ -77,7 +78,10 @@ ProbeResult TcpProber::probe(const Config::Endpoint& target, std::chrono::millis
 	catch (const Poco::Exception& error)
 	{
 		if (!result.ok)
+		{
 			result.error = describe(error, timeout);
+			result.local = Net::isResourceShortage(error.code());
+		}
 		// A failure after the connect (sending the PROXY header) still proves the target up.
 	}
 	catch (const std::exception& error)

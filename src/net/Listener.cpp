@@ -1,17 +1,27 @@
 #include "net/Listener.h"
 
+#include "net/ResourceShortage.h"
+#include "stats/RateLimiter.h"
+
 #include "Poco/Exception.h"
+#include "Poco/Logger.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocketImpl.h"
+#include "Poco/Thread.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include <poll.h>
+#include <sys/resource.h>
 
 namespace ForwardOptimal {
 namespace Net {
 
 namespace {
+
+// How long accepting pauses after accept() failed for want of descriptors or memory.
+constexpr long ACCEPT_PAUSE_MS = 100;
 
 /// POCO 1.11's SocketImpl::poll() builds an epoll set for every call (epoll_create, epoll_ctl,
 /// epoll_wait, close); TCPServer calls it before every accept. One poll(2) does the same job.
@@ -33,6 +43,54 @@ public:
 			error(errno);
 		return ready > 0;
 	}
+
+	/// accept() fails for want of resources when the process is out of descriptors (EMFILE),
+	/// the system is (ENFILE), or kernel memory is short (ENOBUFS, ENOMEM). The client stays in
+	/// the backlog, so the listener stays readable, and POCO 1.11's TCPServer::run() polls and
+	/// accepts again at once: one core at 100 % for as long as the shortage lasts, competing
+	/// with the sessions whose end would free descriptors. Instead, accepting pauses for
+	/// ACCEPT_PAUSE_MS (as nginx pauses its accept events on EMFILE): waiting clients stay in
+	/// the backlog and are served once descriptors are free again; nothing else changes.
+	Poco::Net::SocketImpl* acceptConnection(Poco::Net::SocketAddress& clientAddr) override
+	{
+		try
+		{
+			return Poco::Net::ServerSocketImpl::acceptConnection(clientAddr);
+		}
+		catch (const Poco::Exception& error)
+		{
+			int code = error.code(); // POCO's socket errors carry errno
+			if (isResourceShortage(code))
+			{
+				if (_shortageLog.allow())
+					logShortage(code);
+				Poco::Thread::sleep(ACCEPT_PAUSE_MS);
+			}
+			throw;
+		}
+	}
+
+private:
+	void logShortage(int code)
+	{
+		std::string detail;
+		rlimit limit{};
+		if (code == EMFILE && getrlimit(RLIMIT_NOFILE, &limit) == 0)
+			detail = " (RLIMIT_NOFILE " + std::to_string(limit.rlim_cur) + ", ulimit -n)";
+		std::string where;
+		try
+		{
+			where = " " + address().toString();
+		}
+		catch (const Poco::Exception&)
+		{
+		}
+		Poco::Logger::get("ForwardOptimal.Net.Listener").warning("⚠️  无法接受新连接" + where + ": "
+			+ std::strerror(code) + detail + "; 每 " + std::to_string(ACCEPT_PAUSE_MS)
+			+ " ms 重试, 新客户端在队列中等待 (此消息每 10 秒最多一次)");
+	}
+
+	Stats::RateLimiter _shortageLog{std::chrono::seconds(10)};
 };
 
 /// A ServerSocket on a ListeningSocketImpl (the constructor that takes an impl is protected).

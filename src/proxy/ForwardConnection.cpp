@@ -1,5 +1,6 @@
 #include "proxy/ForwardConnection.h"
 
+#include "net/ResourceShortage.h"
 #include "proxy/Relay.h"
 #include "proxyprotocol/ProxyHeader.h"
 
@@ -104,6 +105,13 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
 	std::shared_ptr<Runtime> pRuntime = _context.runtime(); // kept for the whole session
 	const Config::Settings& settings = pRuntime->settings();
+	// Holds this session's place in its address's count until serve() returns, however it does.
+	SourceLimiter::Lease lease = _context.sources.acquire(client.impl()->sockfd(), settings.maxConnectionsPerSource);
+	if (!lease)
+	{
+		refuse(client, _context.counters.refusedPerSource, _context.sourceLimitLog, "来源地址的并发连接数已达上限 (maxConnectionsPerSource)");
+		return;
+	}
 	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{
@@ -115,6 +123,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	Poco::Net::StreamSocket upstream;
 	const Health::TargetStatus* pTarget = nullptr;
 	bool pooled = false;
+	bool shortage = false;
 	std::size_t attempts = std::min(pRoute->ranking.size(), MAX_ATTEMPTS);
 	for (std::size_t i = 0; i < attempts && !pTarget; ++i)
 	{
@@ -128,9 +137,17 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		}
 		catch (const Poco::Exception& error)
 		{
+			// Out of descriptors or memory here: not the target's fault, and no other would do better.
+			if ((shortage = Net::isResourceShortage(error.code())))
+				break;
 			++_context.counters.upstreamFailures;
 			pRuntime->monitor().reportFailure(candidate.target, "connect: " + error.displayText());
 		}
+	}
+	if (shortage)
+	{
+		refuse(client, _context.counters.refusedNoResources, _context.failureLog, "本进程资源不足 (文件描述符或内存)");
+		return;
 	}
 	if (!pTarget)
 	{

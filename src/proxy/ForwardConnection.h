@@ -1,6 +1,7 @@
 #pragma once
 
 #include "proxy/Runtime.h"
+#include "proxy/SourceLimiter.h"
 #include "stats/Counters.h"
 #include "stats/RateLimiter.h"
 
@@ -58,6 +59,8 @@ public:
 	Stats::Counters& counters;
 	Stats::RateLimiter refusalLog{std::chrono::seconds(10)};
 	Stats::RateLimiter failureLog{std::chrono::seconds(10)};
+	Stats::RateLimiter sourceLimitLog{std::chrono::seconds(10)};
+	SourceLimiter sources;  /// sessions per client address (maxConnectionsPerSource)
 	StopSignal stop;    /// triggered by ProxyServer::stop(): running sessions end
 
 private:
@@ -67,6 +70,8 @@ private:
 
 /// One client session, run on a thread of the ProxyServer's pool; the data plane's one
 /// exception boundary: nothing thrown here escapes into the pool thread.
+///   0. A client whose address already has maxConnectionsPerSource sessions is reset at once
+///      and counted; otherwise its session holds a place in that count until it ends.
 ///   1. No healthy target: the client is closed at once and counted (the service is paused).
 ///   2. An upstream socket for the best target from the pool; if the target cannot be
 ///      reached, the health monitor hears of it and the next-best target is tried

@@ -13,6 +13,9 @@ struct Counters
 	std::atomic<std::uint64_t> accepted{0};          /// clients handed to a connection thread
 	std::atomic<std::uint64_t> refusedNoTarget{0};   /// closed at once: no healthy target
 	std::atomic<std::uint64_t> refusedNoUpstream{0}; /// closed: no target could be connected
+	std::atomic<std::uint64_t> refusedNoResources{0}; /// closed: this process was out of descriptors or
+	                                                 /// memory for the upstream socket
+	std::atomic<std::uint64_t> refusedPerSource{0};  /// reset at once: its address had maxConnectionsPerSource sessions
 	std::atomic<std::uint64_t> refusedOverload{0};   /// closed by the TCPServer: threads and queue full
 	                                                 /// (copied from it: ProxyServer::syncCounters())
 	std::atomic<std::uint64_t> upstreamFailures{0};  /// upstream connects that failed

@@ -288,6 +288,7 @@ BOOST_AUTO_TEST_CASE(check_prints_effective_settings_and_exits_0)
 		BOOST_TEST(result.out.find("\"failureInterval\": 10") != std::string::npos, result.out);
 		BOOST_TEST(result.out.find("\"proxyProtocol\": \"\"") != std::string::npos, result.out);
 		BOOST_TEST(result.out.find("\"maxQueued\": 9") != std::string::npos, result.out);
+		BOOST_TEST(result.out.find("\"maxConnectionsPerSource\": 256") != std::string::npos, result.out);
 		BOOST_TEST(result.out.find("\"[::1]:9\"") != std::string::npos, result.out);
 	}
 }

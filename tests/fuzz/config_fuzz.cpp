@@ -98,6 +98,7 @@ void checkBounds(const Settings& s, const std::string& context)
 	FO_FUZZ_CHECK(withinSeconds(s.drainTimeout, 0, 3600000), context);
 	FO_FUZZ_CHECK(s.maxConnections >= 1 && s.maxConnections <= 100000, context);
 	FO_FUZZ_CHECK(s.maxQueued >= 1 && s.maxQueued <= 100000, context);
+	FO_FUZZ_CHECK(s.maxConnectionsPerSource <= 100000, context);
 	FO_FUZZ_CHECK(s.bufferSize >= 1024 && s.bufferSize <= 1048576, context);
 	FO_FUZZ_CHECK(s.poolSize <= 64, context);
 	FO_FUZZ_CHECK(s.switchMarginMs >= 0 && s.switchMarginMs <= 60000, context);
@@ -122,6 +123,7 @@ bool sameSettings(const Settings& a, const Settings& b)
 		&& a.updateInterval == b.updateInterval && a.failureInterval == b.failureInterval
 		&& a.proxyProtocol == b.proxyProtocol
 		&& a.maxConnections == b.maxConnections && a.maxQueued == b.maxQueued
+		&& a.maxConnectionsPerSource == b.maxConnectionsPerSource
 		&& a.connectTimeout == b.connectTimeout && a.idleTimeout == b.idleTimeout
 		&& a.bufferSize == b.bufferSize && a.poolSize == b.poolSize && a.poolMaxIdle == b.poolMaxIdle
 		&& a.probeTimeout == b.probeTimeout

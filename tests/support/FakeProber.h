@@ -31,6 +31,16 @@ public:
 		_results[target] = result;
 	}
 
+	void cannotProbe(const std::string& target, const std::string& error = "Too many open files")
+		/// The probe fails here, before reaching the target (ProbeResult::local).
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		Health::ProbeResult result;
+		result.error = error;
+		result.local = true;
+		_results[target] = result;
+	}
+
 	int probes() const
 	{
 		std::lock_guard<std::mutex> lock(_mutex);

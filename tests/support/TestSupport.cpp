@@ -7,6 +7,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -218,6 +220,16 @@ std::string listenAddressFromLog(const std::string& log)
 
 namespace {
 
+// The number after `key` in /proc/PID/status, or -1.
+long statusValue(pid_t pid, const std::string& key)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+	for (std::string line; std::getline(in, line);)
+		if (line.compare(0, key.size(), key) == 0)
+			return std::stol(line.substr(key.size()));
+	return -1;
+}
+
 int countEntries(const char* path)
 {
 	int count = 0;
@@ -242,6 +254,49 @@ int openFdCount()
 int threadCount()
 {
 	return countEntries("/proc/self/task");
+}
+
+
+int openFdCount(pid_t pid)
+{
+	std::string path = "/proc/" + std::to_string(pid) + "/fd";
+	if (::access(path.c_str(), F_OK) != 0)
+		return -1;
+	return countEntries(path.c_str());
+}
+
+
+int threadCount(pid_t pid)
+{
+	return static_cast<int>(statusValue(pid, "Threads:"));
+}
+
+
+long residentKiB(pid_t pid)
+{
+	return statusValue(pid, "VmRSS:");
+}
+
+
+double cpuSeconds(pid_t pid)
+{
+	std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+	std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	std::size_t end = stat.rfind(')'); // the command name may hold spaces and parentheses
+	if (end == std::string::npos)
+		return -1;
+	std::istringstream fields(stat.substr(end + 2));
+	std::string field;
+	unsigned long long utime = 0, stime = 0;
+	// After the name: state is field 3, utime field 14 and stime field 15 of proc(5).
+	for (int number = 3; number <= 15 && fields >> field; ++number)
+	{
+		if (number == 14)
+			utime = std::stoull(field);
+		else if (number == 15)
+			stime = std::stoull(field);
+	}
+	return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 } } // namespace ForwardOptimal::Test

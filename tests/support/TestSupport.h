@@ -87,4 +87,16 @@ int openFdCount();
 int threadCount();
 	/// Threads of this (test) process, from /proc/self/task.
 
+int openFdCount(pid_t pid);
+	/// Descriptors another process holds, from /proc/PID/fd (-1 if it is gone).
+
+int threadCount(pid_t pid);
+	/// Threads of another process, from the Threads line of /proc/PID/status (-1 if it is gone).
+
+long residentKiB(pid_t pid);
+	/// VmRSS of a process in KiB, from /proc/PID/status (-1 if it is gone).
+
+double cpuSeconds(pid_t pid);
+	/// CPU time the process has used so far, user plus system, from /proc/PID/stat (-1 if it is gone).
+
 } } // namespace ForwardOptimal::Test

@@ -103,6 +103,20 @@ BOOST_AUTO_TEST_CASE(logs_each_state_change_on_its_own_line)
 	BOOST_TEST(log->text().find("🔀 最优目标切换: " + A + " → " + B) != std::string::npos, log->text());
 }
 
+BOOST_AUTO_TEST_CASE(a_probe_that_cannot_be_made_here_neither_pauses_nor_blames_the_target)
+{
+	prober.up(A, 10);
+	Health::HealthMonitor monitor(settings(), prober);
+	monitor.runRound();
+	BOOST_TEST(best(monitor) == A);
+	prober.cannotProbe(A);
+	monitor.runRound();
+	BOOST_TEST(best(monitor) == A);
+	BOOST_TEST(!monitor.snapshot()->paused());
+	BOOST_TEST(log->text().find("🔴 节点离线: " + A) == std::string::npos, log->text());
+	BOOST_TEST(log->text().find("⚠️  无法探测 " + A + ": Too many open files (本进程资源不足") != std::string::npos, log->text());
+}
+
 BOOST_AUTO_TEST_CASE(noise_does_not_flap_the_best_target)
 {
 	prober.up(A, 50);

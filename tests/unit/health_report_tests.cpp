@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(report_includes_connection_statistics_when_given_counters)
 	counters.poolHits = 90;
 	counters.poolMisses = 10;
 	std::string report = HealthReport::render(snapshot(s, {ok(50), ok(80)}), s, s.updateInterval, &counters);
-	BOOST_TEST(report.find("✓ 连接统计: 活动 3, 累计 120, 暂停时拒绝 2, 无法连接上游 0, 过载拒绝 0, 上游失败 0, 故障转移 0, 连接池命中 90/100\n")
+	BOOST_TEST(report.find("✓ 连接统计: 活动 3, 累计 120, 暂停时拒绝 2, 无法连接上游 0, 过载拒绝 0, 来源超限拒绝 0, 资源不足拒绝 0, 上游失败 0, 故障转移 0, 连接池命中 90/100\n")
 		!= std::string::npos, report);
 	BOOST_TEST(HealthReport::render(snapshot(s, {ok(50)}), s, s.updateInterval).find("连接统计") == std::string::npos);
 }

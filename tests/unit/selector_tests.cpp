@@ -57,6 +57,27 @@ BOOST_AUTO_TEST_CASE(first_probe_decides_at_once)
 	BOOST_TEST(down.lastError == "connection refused");
 }
 
+BOOST_AUTO_TEST_CASE(a_probe_that_failed_for_a_local_reason_changes_nothing)
+{
+	// Out of descriptors here: nothing was learnt about the target, up or down.
+	Config::Settings s = settings();
+	auto t = targets(s, {5, -1});
+	ProbeResult local = failed("Too many open files");
+	local.local = true;
+	TargetStatus up = t[0], down = t[1];
+	BOOST_TEST((Selector::apply(t[0], local, s, Poco::Timestamp()) == Change::NONE));
+	BOOST_TEST((Selector::apply(t[1], local, s, Poco::Timestamp()) == Change::NONE));
+	BOOST_TEST(t[0].healthy);
+	BOOST_TEST(t[0].consecutiveFailures == up.consecutiveFailures);
+	BOOST_TEST(t[0].probes == up.probes);
+	BOOST_TEST(t[0].lastError == up.lastError);
+	BOOST_TEST(!t[1].healthy);
+	BOOST_TEST(t[1].lastError == down.lastError);
+	TargetStatus never;
+	BOOST_TEST((Selector::apply(never, local, s, Poco::Timestamp()) == Change::NONE));
+	BOOST_TEST(!never.probed);
+}
+
 BOOST_AUTO_TEST_CASE(ranks_healthy_targets_by_latency)
 {
 	Config::Settings s = settings();

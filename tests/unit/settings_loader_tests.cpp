@@ -155,6 +155,24 @@ BOOST_AUTO_TEST_CASE(bounds_thread_and_queue_sizes)
 	expectInvalid(document(", \"maxQueued\": 0"), "maxQueued", "whole number from 1");
 }
 
+BOOST_AUTO_TEST_CASE(limits_sessions_per_source_by_default_and_validates_the_limit)
+{
+	BOOST_TEST(load(document()).settings->maxConnectionsPerSource == 256u);
+	BOOST_TEST(load(document(", \"maxConnectionsPerSource\": 0")).settings->maxConnectionsPerSource == 0u); // off
+	BOOST_TEST(load(document(", \"maxConnectionsPerSource\": 100000")).settings->maxConnectionsPerSource == 100000u);
+	BOOST_TEST(load(document(), {{"maxConnectionsPerSource", "8"}}).settings->maxConnectionsPerSource == 8u);
+	expectInvalid(document(", \"maxConnectionsPerSource\": -1"), "maxConnectionsPerSource", "must be a whole number from 0 to 100000, got -1");
+	expectInvalid(document(", \"maxConnectionsPerSource\": 100001"), "maxConnectionsPerSource", "whole number from 0 to 100000");
+	expectInvalid(document(", \"maxConnectionsPerSource\": 2.5"), "maxConnectionsPerSource", "whole number");
+	expectInvalid(document(", \"maxConnectionsPerSource\": \"8\""), "maxConnectionsPerSource", "must be a number, got a string");
+	expectInvalid(document(", \"maxConnectionsPerSource\": true"), "maxConnectionsPerSource", "must be a number, got a boolean");
+	ConfigException fromCommandLine = failure(document(), {{"maxConnectionsPerSource", "many"}});
+	BOOST_TEST(fromCommandLine.message() == "-D maxConnectionsPerSource: must be a number, got 'many'");
+	std::ostringstream json;
+	load(document(", \"maxConnectionsPerSource\": 32")).settings->toJson()->stringify(json);
+	BOOST_TEST(json.str().find("\"maxConnectionsPerSource\":32") != std::string::npos, json.str());
+}
+
 BOOST_AUTO_TEST_CASE(forwarding_defaults)
 {
 	LoadResult result = load(document());
