@@ -7,6 +7,7 @@
 #include "Poco/Logger.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocketImpl.h"
+#include "Poco/Net/StreamSocketImpl.h"
 #include "Poco/Thread.h"
 
 #include <cerrno>
@@ -14,6 +15,7 @@
 
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 namespace ForwardOptimal {
 namespace Net {
@@ -53,21 +55,27 @@ public:
 	/// the backlog and are served once descriptors are free again; nothing else changes.
 	Poco::Net::SocketImpl* acceptConnection(Poco::Net::SocketAddress& clientAddr) override
 	{
-		try
+		// accept4 directly (as POCO's would, plus close-on-exec): the errno is at hand without
+		// catching POCO's exception, and POCO's error() still throws what TCPServer expects.
+		sockaddr_storage peer{};
+		socklen_t length = sizeof peer;
+		int fd;
+		do
+			fd = ::accept4(sockfd(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
+		while (fd < 0 && errno == EINTR);
+		if (fd < 0)
 		{
-			return Poco::Net::ServerSocketImpl::acceptConnection(clientAddr);
-		}
-		catch (const Poco::Exception& error)
-		{
-			int code = error.code(); // POCO's socket errors carry errno
+			int code = errno;
 			if (isResourceShortage(code))
 			{
 				if (_shortageLog.allow())
 					logShortage(code);
 				Poco::Thread::sleep(ACCEPT_PAUSE_MS);
 			}
-			throw;
+			error(code);
 		}
+		clientAddr = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&peer), length);
+		return new Poco::Net::StreamSocketImpl(fd);
 	}
 
 private:
