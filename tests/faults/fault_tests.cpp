@@ -64,13 +64,6 @@ std::string descriptors(pid_t pid)
 	return list;
 }
 
-#ifdef FO_SANITIZER_NEEDS_DESCRIPTORS
-// See tests/CMakeLists.txt: the sanitizer runtime itself fails once descriptors run out.
-constexpr bool DESCRIPTORS_MAY_RUN_OUT = false;
-#else
-constexpr bool DESCRIPTORS_MAY_RUN_OUT = true;
-#endif
-
 // The rest of the first whole line of `text` that starts with `prefix`, or nothing.
 std::optional<std::string> lineAfter(const std::string& text, const std::string& prefix)
 {
@@ -864,8 +857,7 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 	scene.verifyAftermath();
 }
 
-BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks,
-	*boost::unit_test::enable_if<DESCRIPTORS_MAY_RUN_OUT>())
+BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 {
 	// 64 descriptors in all: 16 sessions hold 32, the queue takes what is left, and the next
 	// clients wait in the listen backlog while accept() fails with EMFILE.
@@ -912,8 +904,7 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks,
 	scene.verifyAftermath();
 }
 
-BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blaming_the_target,
-	*boost::unit_test::enable_if<DESCRIPTORS_MAY_RUN_OUT>())
+BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blaming_the_target)
 {
 	// Threads to spare, descriptors not: the accept thread takes the last descriptors for new
 	// clients before their sessions can open an upstream socket, whose socket() then fails
