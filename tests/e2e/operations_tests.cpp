@@ -20,7 +20,6 @@
 #include <csignal>
 #include <fstream>
 #include <thread>
-#include <regex>
 
 using namespace ForwardOptimal::Test;
 
@@ -54,12 +53,6 @@ double sample(const std::string& metrics, const std::string& series)
 {
 	std::size_t at = metrics.find("\n" + series + " ");
 	return at == std::string::npos ? -1 : std::stod(metrics.substr(at + series.size() + 2));
-}
-
-std::string adminAddressFromLog(const std::string& log)
-{
-	std::smatch match;
-	return std::regex_search(log, match, std::regex("管理接口: http://([0-9.:]+)")) ? match[1].str() : std::string();
 }
 
 // ForwardOptimal in front of `target`, probing every 0.3 s, admin endpoint on a free port.

@@ -375,9 +375,7 @@ public:
 		if (!_process.waitForOutput("管理接口: http://", 20s))
 			throw std::runtime_error("ForwardOptimal did not start: " + _process.all());
 		std::string log = _process.all();
-		const std::string label = "管理接口: http://";
-		std::size_t at = log.find(label) + label.size();
-		_admin = log.substr(at, log.find(' ', at) - at);
+		_admin = adminAddressFromLog(log);
 		_address = listenAddressFromLog(log);
 	}
 

@@ -218,6 +218,18 @@ std::string listenAddressFromLog(const std::string& log)
 }
 
 
+std::string adminAddressFromLog(const std::string& log)
+{
+	const std::string label = "管理接口: http://";
+	std::size_t at = log.find(label);
+	if (at == std::string::npos)
+		return std::string();
+	at += label.size();
+	std::size_t end = log.find_first_not_of("0123456789.:[]abcdefABCDEF", at);
+	return log.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+
 namespace {
 
 // The number after `key` in /proc/PID/status, or -1.
