@@ -94,10 +94,30 @@ void UpstreamPool::tune(Poco::Net::StreamSocket& socket)
 }
 
 
-bool UpstreamPool::fresh(const Idle& idle) const
+UpstreamPool::Check UpstreamPool::check(const Idle& idle, std::chrono::milliseconds maxIdle, std::chrono::steady_clock::time_point now)
 {
-	return std::chrono::steady_clock::now() - idle.since < _pSettings->poolMaxIdle
-		&& isAlive(idle.socket.impl()->sockfd());
+	if (now - idle.since >= maxIdle)
+		return Check::TOO_OLD;
+	return isAlive(idle.socket.impl()->sockfd()) ? Check::FRESH : Check::CLOSED;
+}
+
+
+std::chrono::milliseconds UpstreamPool::maxIdle(const std::string& target, std::chrono::steady_clock::time_point now) const
+{
+	auto it = _lifetimes.find(target);
+	return it == _lifetimes.end() ? _pSettings->poolMaxIdle : it->second.maxIdle(_pSettings->poolMaxIdle, now);
+}
+
+
+void UpstreamPool::closedByPeer(const std::string& target, std::chrono::milliseconds age, std::chrono::steady_clock::time_point now)
+{
+	IdleLifetime& lifetime = _lifetimes[target];
+	if (lifetime.closedByPeer(age, now) && _logger.information())
+	{
+		std::chrono::milliseconds learned = lifetime.lifetime(now).value_or(age);
+		_logger.information("🔄 目标 " + target + " 约 " + std::to_string(learned.count())
+			+ " ms 后关闭空闲连接; 连接池改为 " + std::to_string(maxIdle(target, now).count()) + " ms 后更换预连接");
+	}
 }
 
 
@@ -148,22 +168,33 @@ Poco::Net::StreamSocket UpstreamPool::acquire(const Health::TargetStatus& target
 	{
 		std::vector<Idle> discarded; // closed outside the lock
 		std::unique_lock<std::mutex> lock(_mutex);
-		auto it = _idle.find(target.target.toString());
+		std::string key = target.target.toString();
+		auto now = std::chrono::steady_clock::now();
+		std::chrono::milliseconds limit = maxIdle(key, now);
+		std::chrono::milliseconds oldestClosed{0};
+		auto it = _idle.find(key);
 		while (it != _idle.end() && !it->second.empty())
 		{
 			Idle idle = std::move(it->second.front());
 			it->second.pop_front();
-			if (fresh(idle))
+			Check state = check(idle, limit, now);
+			if (state == Check::FRESH)
 			{
+				if (oldestClosed.count() > 0)
+					closedByPeer(key, oldestClosed, now);
 				lock.unlock();
 				_wake.notify_one(); // refill
 				++_counters.poolHits;
 				fromPool = true;
 				return idle.socket;
 			}
+			if (state == Check::CLOSED)
+				oldestClosed = std::max(oldestClosed, std::chrono::duration_cast<std::chrono::milliseconds>(now - idle.since));
 			++_counters.poolDiscarded;
 			discarded.push_back(std::move(idle));
 		}
+		if (oldestClosed.count() > 0)
+			closedByPeer(key, oldestClosed, now);
 		lock.unlock();
 		_wake.notify_one();
 	}
@@ -177,6 +208,14 @@ std::size_t UpstreamPool::idleCount(const Config::Endpoint& target) const
 	std::lock_guard<std::mutex> lock(_mutex);
 	auto it = _idle.find(target.toString());
 	return it == _idle.end() ? 0 : it->second.size();
+}
+
+
+std::optional<std::chrono::milliseconds> UpstreamPool::learnedLifetime(const Config::Endpoint& target) const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	auto it = _lifetimes.find(target.toString());
+	return it == _lifetimes.end() ? std::nullopt : it->second.lifetime(std::chrono::steady_clock::now());
 }
 
 
@@ -206,17 +245,25 @@ void UpstreamPool::maintain()
 		for (auto it = _idle.begin(); sweep && it != _idle.end();)
 		{
 			auto& queue = it->second;
+			bool isWanted = it->first == wanted;
+			std::chrono::milliseconds limit = maxIdle(it->first, now);
+			std::chrono::milliseconds oldestClosed{0};
 			for (auto idle = queue.begin(); idle != queue.end();)
 			{
-				if (it->first == wanted && fresh(*idle))
+				Check state = isWanted ? check(*idle, limit, now) : Check::TOO_OLD;
+				if (state == Check::FRESH)
 					++idle;
 				else
 				{
+					if (state == Check::CLOSED)
+						oldestClosed = std::max(oldestClosed, std::chrono::duration_cast<std::chrono::milliseconds>(now - idle->since));
 					++_counters.poolDiscarded;
 					discarded.push_back(std::move(*idle));
 					idle = queue.erase(idle);
 				}
 			}
+			if (oldestClosed.count() > 0)
+				closedByPeer(it->first, oldestClosed, now);
 			it = queue.empty() ? _idle.erase(it) : std::next(it);
 		}
 

@@ -2,6 +2,7 @@
 
 #include "config/Settings.h"
 #include "health/HealthMonitor.h"
+#include "pool/IdleLifetime.h"
 #include "stats/Counters.h"
 
 #include "Poco/Logger.h"
@@ -26,7 +27,9 @@ namespace Pool {
 /// - A background thread keeps the pool full for the best target, drains the sockets of any
 ///   other target (the best changed or went down), and replaces sockets older than
 ///   `poolMaxIdle` (receivers of the PROXY header, and servers such as OpenSSH with its
-///   LoginGraceTime, drop connections that stay silent).
+///   LoginGraceTime, drop connections that stay silent). When a server keeps closing idle
+///   connections at a fixed age before that, the pool learns the age (IdleLifetime) and
+///   replaces its connections at half of it.
 /// - acquire() checks a pooled socket without consuming anything: peer closed, an error
 ///   pending, or closed after sending a banner: discarded, and the next one is tried. Bytes a
 ///   server sent on accept (an SSH banner) stay in the socket for the client that gets it.
@@ -54,6 +57,9 @@ public:
 	std::size_t idleCount(const Config::Endpoint& target) const;
 		/// Idle sockets held for `target` now.
 
+	std::optional<std::chrono::milliseconds> learnedLifetime(const Config::Endpoint& target) const;
+		/// How long `target` keeps a silent connection open, if the pool has learned it.
+
 	static bool isAlive(int fd);
 		/// A non-consuming check of an idle connection: false if the peer closed (even after
 		/// sending data) or an error is pending.
@@ -68,9 +74,13 @@ private:
 		std::chrono::steady_clock::time_point since;
 	};
 
+	enum class Check { FRESH, TOO_OLD, CLOSED };
+
 	Poco::Net::StreamSocket connect(const Health::TargetStatus& target) const;
 	void maintain();
-	bool fresh(const Idle& idle) const;
+	static Check check(const Idle& idle, std::chrono::milliseconds maxIdle, std::chrono::steady_clock::time_point now);
+	std::chrono::milliseconds maxIdle(const std::string& target, std::chrono::steady_clock::time_point now) const;
+	void closedByPeer(const std::string& target, std::chrono::milliseconds age, std::chrono::steady_clock::time_point now);
 
 	Poco::Logger& _logger;
 	std::shared_ptr<const Config::Settings> _pSettings;
@@ -80,6 +90,7 @@ private:
 	mutable std::mutex _mutex;
 	std::condition_variable _wake;
 	std::map<std::string, std::deque<Idle>> _idle;   // by canonical target text
+	std::map<std::string, IdleLifetime> _lifetimes;  // by canonical target text
 	bool _stopping = false;
 	std::thread _thread;
 };
