@@ -10,6 +10,7 @@
 //     back to where they were, within a small bound, waited for with generous deadlines;
 //   - bytes that did get through a broken session are an intact prefix of what was sent.
 #include "Pattern.h"
+#include "RawSend.h"
 #include "TestSupport.h"
 
 #include "Poco/JSON/Array.h"
@@ -173,20 +174,7 @@ public:
 
 	bool send(const std::string& bytes) { return send(bytes.data(), bytes.size()); }
 
-	bool send(const char* data, std::size_t size)
-	{
-		while (size > 0)
-		{
-			ssize_t n = ::send(_fd, data, size, MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return false;
-			data += n;
-			size -= static_cast<std::size_t>(n);
-		}
-		return true;
-	}
+	bool send(const char* data, std::size_t size) { return sendAll(_fd, data, size); }
 
 	bool sendPattern(std::uint64_t offset, std::size_t size)
 	{

@@ -25,6 +25,7 @@
 //
 // Loopback only; plain POSIX, so that nothing but the system sits between the test and the wire.
 #include "Pattern.h"
+#include "RawSend.h"
 
 #include <cerrno>
 #include <csignal>
@@ -44,6 +45,7 @@
 
 using ForwardOptimal::Test::fillPattern;
 using ForwardOptimal::Test::matchesPattern;
+using ForwardOptimal::Test::sendAll;
 
 namespace {
 
@@ -67,21 +69,6 @@ sockaddr_in parseAddress(const std::string& text)
 	}
 	address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(text.substr(colon + 1))));
 	return address;
-}
-
-bool writeAll(int fd, const char* data, std::size_t size)
-{
-	while (size > 0)
-	{
-		ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		data += n;
-		size -= static_cast<std::size_t>(n);
-	}
-	return true;
 }
 
 struct Totals
@@ -128,7 +115,7 @@ void echo(int fd, const std::string& name, std::string pending, std::uint64_t re
 		}
 		totals.intact = totals.intact && matchesPattern(buffer, static_cast<std::size_t>(n), totals.in);
 		totals.in += static_cast<std::uint64_t>(n);
-		if (!writeAll(fd, buffer, static_cast<std::size_t>(n)))
+		if (!sendAll(fd, buffer, static_cast<std::size_t>(n)))
 		{
 			how = std::string("write: ") + std::strerror(errno);
 			break;
@@ -153,7 +140,7 @@ void flood(int fd, const std::string& name)
 	for (;;)
 	{
 		fillPattern(buffer, sizeof buffer, totals.out);
-		if (!writeAll(fd, buffer, sizeof buffer))
+		if (!sendAll(fd, buffer, sizeof buffer))
 		{
 			how = std::string("write: ") + std::strerror(errno);
 			break;
@@ -338,7 +325,7 @@ int client(const std::string& where, const std::string& name)
 		return 69;
 	}
 	std::string tag = "echo " + name + "\n";
-	if (!writeAll(fd, tag.data(), tag.size()))
+	if (!sendAll(fd, tag.data(), tag.size()))
 		return 1;
 	say("connected");
 	char buffer[65536];
@@ -347,7 +334,7 @@ int client(const std::string& where, const std::string& name)
 		if (sent == 1024 * 1024)
 			say("sent 1 MiB");
 		fillPattern(buffer, sizeof buffer, sent);
-		if (!writeAll(fd, buffer, sizeof buffer))
+		if (!sendAll(fd, buffer, sizeof buffer))
 			return 1;
 	}
 }

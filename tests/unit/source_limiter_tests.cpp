@@ -24,6 +24,18 @@ SourceLimiter::Address address(const std::string& text)
 	return SourceLimiter::addressOf(Poco::Net::IPAddress(text));
 }
 
+// `count` leases for `source` under `limit`, each required to be granted.
+std::vector<Lease> holdLeases(SourceLimiter& limiter, const SourceLimiter::Address& source, int count, unsigned limit)
+{
+	std::vector<Lease> held;
+	for (int i = 0; i < count; ++i)
+	{
+		held.push_back(limiter.acquire(source, limit));
+		BOOST_TEST_REQUIRE(static_cast<bool>(held.back()), "lease " << i);
+	}
+	return held;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(source_limiter_tests)
@@ -32,12 +44,7 @@ BOOST_AUTO_TEST_CASE(grants_up_to_the_limit_and_refuses_beyond)
 {
 	SourceLimiter limiter;
 	auto a = address("192.0.2.1");
-	std::vector<Lease> held;
-	for (int i = 0; i < 3; ++i)
-	{
-		held.push_back(limiter.acquire(a, 3));
-		BOOST_TEST(static_cast<bool>(held.back()));
-	}
+	std::vector<Lease> held = holdLeases(limiter, a, 3, 3);
 	Lease fourth = limiter.acquire(a, 3);
 	BOOST_TEST(!fourth);
 	BOOST_TEST(limiter.sessions(a) == 3u); // a refusal counts nothing
@@ -76,12 +83,7 @@ BOOST_AUTO_TEST_CASE(zero_means_no_limit_and_counts_nothing)
 {
 	SourceLimiter limiter;
 	auto a = address("192.0.2.1");
-	std::vector<Lease> held;
-	for (int i = 0; i < 1000; ++i)
-	{
-		held.push_back(limiter.acquire(a, 0));
-		BOOST_TEST_REQUIRE(static_cast<bool>(held.back()));
-	}
+	std::vector<Lease> held = holdLeases(limiter, a, 1000, 0);
 	BOOST_TEST(limiter.sources() == 0u);
 }
 
