@@ -7,7 +7,9 @@
 #include "Poco/JSON/Object.h"
 #include "Poco/Timestamp.h"
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace ForwardOptimal {
@@ -20,6 +22,8 @@ struct AdminView
 	std::shared_ptr<const Config::Settings> pSettings;
 	const Stats::Counters* pCounters = nullptr;
 	std::size_t poolIdle = 0;            /// idle pooled sockets of the best target
+	std::chrono::milliseconds poolMaxIdle{0};   /// the best target's pooled sockets are replaced at this age
+	std::optional<std::chrono::milliseconds> poolLearnedLifetime; /// how long the best target keeps silent connections, if learned
 	Poco::Timestamp started;             /// process start
 };
 

@@ -130,6 +130,7 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.single("forwardoptimal_pool_discarded_total", "counter", "Pooled sockets dropped as closed, broken or too old.", static_cast<double>(c.poolDiscarded.load()));
 	w.single("forwardoptimal_pool_size", "gauge", "Configured pre-connected sockets for the best target (poolSize).", static_cast<double>(view.pSettings->poolSize));
 	w.single("forwardoptimal_pool_idle_connections", "gauge", "Pre-connected sockets waiting for a client.", static_cast<double>(view.poolIdle));
+	w.single("forwardoptimal_pool_max_idle_seconds", "gauge", "Age at which a pooled socket is replaced: poolMaxIdle, or half the idle lifetime learned from the best target.", static_cast<double>(view.poolMaxIdle.count()) / 1000.0);
 	w.family("forwardoptimal_bytes_total", "counter", "Bytes relayed, by direction (counted when a session ends).");
 	w.sample("forwardoptimal_bytes_total", "direction=\"client_to_upstream\"", static_cast<double>(c.bytesClientToUpstream.load()));
 	w.sample("forwardoptimal_bytes_total", "direction=\"upstream_to_client\"", static_cast<double>(c.bytesUpstreamToClient.load()));
@@ -185,6 +186,11 @@ Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
 	pool->set("hits", c.poolHits.load());
 	pool->set("misses", c.poolMisses.load());
 	pool->set("discarded", c.poolDiscarded.load());
+	pool->set("maxIdleMs", static_cast<Poco::Int64>(view.poolMaxIdle.count()));
+	if (view.poolLearnedLifetime)
+		pool->set("learnedIdleLifetimeMs", static_cast<Poco::Int64>(view.poolLearnedLifetime->count()));
+	else
+		pool->set("learnedIdleLifetimeMs", Poco::Dynamic::Var()); // null: none learned
 	json->set("pool", pool);
 	return json;
 }

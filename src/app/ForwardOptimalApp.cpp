@@ -428,7 +428,14 @@ int ForwardOptimalApp::serve()
 				view.pSnapshot = pCurrent->monitor().snapshot();
 				view.pSettings = pCurrent->settingsPtr();
 				view.pCounters = &counters;
-				view.poolIdle = view.pSnapshot->best() ? pCurrent->pool().idleCount(view.pSnapshot->best()->target) : 0;
+				if (const Health::TargetStatus* pBest = view.pSnapshot->best())
+				{
+					view.poolIdle = pCurrent->pool().idleCount(pBest->target);
+					view.poolMaxIdle = pCurrent->pool().maxIdle(pBest->target);
+					view.poolLearnedLifetime = pCurrent->pool().learnedLifetime(pBest->target);
+				}
+				else
+					view.poolMaxIdle = view.pSettings->poolMaxIdle;
 				view.started = started;
 				return view;
 			});

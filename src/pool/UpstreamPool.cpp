@@ -219,6 +219,13 @@ std::optional<std::chrono::milliseconds> UpstreamPool::learnedLifetime(const Con
 }
 
 
+std::chrono::milliseconds UpstreamPool::maxIdle(const Config::Endpoint& target) const
+{
+	std::lock_guard<std::mutex> lock(_mutex);
+	return maxIdle(target.toString(), std::chrono::steady_clock::now());
+}
+
+
 void UpstreamPool::maintain()
 {
 	std::unique_lock<std::mutex> lock(_mutex);

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -59,6 +60,10 @@ public:
 
 	std::optional<std::chrono::milliseconds> learnedLifetime(const Config::Endpoint& target) const;
 		/// How long `target` keeps a silent connection open, if the pool has learned it.
+
+	std::chrono::milliseconds maxIdle(const Config::Endpoint& target) const;
+		/// The age at which `target`'s pooled sockets are replaced: poolMaxIdle, or half the
+		/// learned lifetime if that is shorter.
 
 	static bool isAlive(int fd);
 		/// A non-consuming check of an idle connection: false if the peer closed (even after

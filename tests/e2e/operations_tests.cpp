@@ -169,6 +169,33 @@ BOOST_AUTO_TEST_CASE(status_is_json_with_the_documented_fields)
 	BOOST_TEST(targets->getObject(0)->has("smoothedLatencyMs"));
 	BOOST_TEST(json->getObject("connections")->has("accepted"));
 	BOOST_TEST(json->getObject("pool")->getValue<int>("size") == 2);
+	BOOST_TEST(json->getObject("pool")->getValue<int>("maxIdleMs") == 10000); // poolMaxIdle's default
+	BOOST_TEST(json->getObject("pool")->isNull("learnedIdleLifetimeMs"));
+}
+
+BOOST_AUTO_TEST_CASE(the_pool_reports_a_targets_idle_timeout_it_learned)
+{
+	// A server that drops connections silent for 500 ms, sooner than the pool's 10 s.
+	Backend backend([](Poco::Net::StreamSocket& socket) {
+		if (socket.poll(Poco::Timespan(0, 500000), Poco::Net::Socket::SELECT_READ))
+			Backend::sendAll(socket, "served");
+	});
+	Running fo(backend.address(), ", \"poolSize\": 2");
+	Poco::JSON::Object::Ptr pool;
+	BOOST_TEST(waitFor([&] {
+		Reply status = http(fo.admin, "/status");
+		pool = Poco::JSON::Parser().parse(status.body).extract<Poco::JSON::Object::Ptr>()->getObject("pool");
+		return !pool->isNull("learnedIdleLifetimeMs");
+	}, 30s), fo.process.all());
+	int learned = pool->getValue<int>("learnedIdleLifetimeMs");
+	BOOST_TEST(learned >= 500);
+	BOOST_TEST(learned < 1500);
+	BOOST_TEST(pool->getValue<int>("maxIdleMs") == learned / 2);
+	BOOST_TEST(fo.process.waitForOutput("🔄 目标 " + backend.address() + " 约 ", 10s), fo.process.all());
+	BOOST_TEST(fo.process.all().find("ms 后关闭空闲连接; 连接池改为 " + std::to_string(learned / 2) + " ms 后更换预连接") != std::string::npos,
+		fo.process.all());
+	Reply metrics = http(fo.admin, "/metrics");
+	BOOST_TEST(sample(metrics.body, "forwardoptimal_pool_max_idle_seconds") == learned / 2 / 1000.0);
 }
 
 BOOST_AUTO_TEST_CASE(readyz_follows_the_targets_and_healthz_the_process)
