@@ -123,6 +123,11 @@ echo "| proxy alive at the end | $alive |"
 if [ $alive = yes ]; then
   echo "| accepted / upstream failures / failovers | $(metric forwardoptimal_connections_accepted_total) / $(metric forwardoptimal_upstream_connect_failures_total) / $(metric forwardoptimal_failovers_total) |"
   echo "| refused: no healthy target / no upstream / overload | $(curl -sf "http://$admin/metrics" | awk '/^forwardoptimal_connections_refused_total/ {printf "%s ", $2}') |"
+  echo "| pool hits / misses / discarded | $(metric forwardoptimal_pool_hits_total) / $(metric forwardoptimal_pool_misses_total) / $(metric forwardoptimal_pool_discarded_total) |"
+  # A kill closes every pooled connection at once; two kills about as far apart as the pooled
+  # connections were old look like an idle timeout to the pool (harmless: it replaces them
+  # sooner for 10 minutes). Counted here to see how often that happens.
+  echo "| idle lifetimes learned by the pool (log lines) | $(grep -c '连接池改为' "$work/fo.log" || true) |"
   echo "| RSS start / end / peak (KiB) | $rss_start / $rss_end / $peak |"
   echo "| descriptors start / end | $fds_start / $fds_end |"
   echo "| threads start / end (peak sampled) | $threads_start / $threads_end ($peak_threads) |"
