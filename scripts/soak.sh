@@ -122,7 +122,7 @@ echo "| backend kills (SIGKILL) | $kills, of which $outages times all three at o
 echo "| proxy alive at the end | $alive |"
 if [ $alive = yes ]; then
   echo "| accepted / upstream failures / failovers | $(metric forwardoptimal_connections_accepted_total) / $(metric forwardoptimal_upstream_connect_failures_total) / $(metric forwardoptimal_failovers_total) |"
-  echo "| refused: no healthy target / no upstream / overload | $(curl -sf "http://$admin/metrics" | awk '/^forwardoptimal_connections_refused_total/ {printf "%s ", $2}') |"
+  echo "| refused, by reason | $(curl -sf "http://$admin/metrics" | awk -F'[" ]' '/^forwardoptimal_connections_refused_total\{/ {printf "%s%s %s", sep, $2, $NF; sep = ", "}') |"
   echo "| pool hits / misses / discarded | $(metric forwardoptimal_pool_hits_total) / $(metric forwardoptimal_pool_misses_total) / $(metric forwardoptimal_pool_discarded_total) |"
   # A kill closes every pooled connection at once; two kills about as far apart as the pooled
   # connections were old look like an idle timeout to the pool (harmless: it replaces them
