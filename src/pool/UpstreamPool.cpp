@@ -94,9 +94,15 @@ void UpstreamPool::tune(Poco::Net::StreamSocket& socket)
 }
 
 
+std::chrono::milliseconds UpstreamPool::ageOf(const Idle& idle, std::chrono::steady_clock::time_point now)
+{
+	return std::chrono::duration_cast<std::chrono::milliseconds>(now - idle.since);
+}
+
+
 UpstreamPool::Check UpstreamPool::check(const Idle& idle, std::chrono::milliseconds maxIdle, std::chrono::steady_clock::time_point now)
 {
-	if (now - idle.since >= maxIdle)
+	if (ageOf(idle, now) >= maxIdle)
 		return Check::TOO_OLD;
 	return isAlive(idle.socket.impl()->sockfd()) ? Check::FRESH : Check::CLOSED;
 }
@@ -166,37 +172,39 @@ Poco::Net::StreamSocket UpstreamPool::acquire(const Health::TargetStatus& target
 	fromPool = false;
 	if (_pSettings->poolSize > 0)
 	{
+		std::string key = target.target.toString();
 		std::vector<Idle> discarded; // closed outside the lock
 		std::unique_lock<std::mutex> lock(_mutex);
-		std::string key = target.target.toString();
 		auto now = std::chrono::steady_clock::now();
 		std::chrono::milliseconds limit = maxIdle(key, now);
 		std::chrono::milliseconds oldestClosed{0};
+		std::optional<Idle> handed;
 		auto it = _idle.find(key);
-		while (it != _idle.end() && !it->second.empty())
+		while (!handed && it != _idle.end() && !it->second.empty())
 		{
 			Idle idle = std::move(it->second.front());
 			it->second.pop_front();
 			Check state = check(idle, limit, now);
 			if (state == Check::FRESH)
+				handed = std::move(idle);
+			else
 			{
-				if (oldestClosed.count() > 0)
-					closedByPeer(key, oldestClosed, now);
-				lock.unlock();
-				_wake.notify_one(); // refill
-				++_counters.poolHits;
-				fromPool = true;
-				return idle.socket;
+				if (state == Check::CLOSED)
+					oldestClosed = std::max(oldestClosed, ageOf(idle, now));
+				++_counters.poolDiscarded;
+				discarded.push_back(std::move(idle));
 			}
-			if (state == Check::CLOSED)
-				oldestClosed = std::max(oldestClosed, std::chrono::duration_cast<std::chrono::milliseconds>(now - idle.since));
-			++_counters.poolDiscarded;
-			discarded.push_back(std::move(idle));
 		}
 		if (oldestClosed.count() > 0)
 			closedByPeer(key, oldestClosed, now);
 		lock.unlock();
-		_wake.notify_one();
+		_wake.notify_one(); // refill
+		if (handed)
+		{
+			++_counters.poolHits;
+			fromPool = true;
+			return handed->socket;
+		}
 	}
 	++_counters.poolMisses;
 	return connect(target);
@@ -263,7 +271,7 @@ void UpstreamPool::maintain()
 				else
 				{
 					if (state == Check::CLOSED)
-						oldestClosed = std::max(oldestClosed, std::chrono::duration_cast<std::chrono::milliseconds>(now - idle->since));
+						oldestClosed = std::max(oldestClosed, ageOf(*idle, now));
 					++_counters.poolDiscarded;
 					discarded.push_back(std::move(*idle));
 					idle = queue.erase(idle);

@@ -12,8 +12,8 @@
 #include <condition_variable>
 #include <deque>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace ForwardOptimal {
@@ -83,6 +83,7 @@ private:
 
 	Poco::Net::StreamSocket connect(const Health::TargetStatus& target) const;
 	void maintain();
+	static std::chrono::milliseconds ageOf(const Idle& idle, std::chrono::steady_clock::time_point now);
 	static Check check(const Idle& idle, std::chrono::milliseconds maxIdle, std::chrono::steady_clock::time_point now);
 	std::chrono::milliseconds maxIdle(const std::string& target, std::chrono::steady_clock::time_point now) const;
 	void closedByPeer(const std::string& target, std::chrono::milliseconds age, std::chrono::steady_clock::time_point now);
