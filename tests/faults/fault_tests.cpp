@@ -19,6 +19,7 @@
 #include "Poco/Net/HTTPClientSession.h"
 #include "Poco/Net/HTTPRequest.h"
 #include "Poco/Net/HTTPResponse.h"
+#include "Poco/Net/NetException.h"
 #include "Poco/StreamCopier.h"
 
 #include <boost/test/unit_test.hpp>
@@ -373,7 +374,23 @@ public:
 
 	double metric(const std::string& series) const
 	{
-		std::string body = http(_admin, "/metrics").body;
+		// The admin endpoint shares the process's descriptors: asked while a case has them all
+		// taken, it resets the request. Asked again once the sessions free some (10 s at most).
+		std::string body;
+		for (auto deadline = std::chrono::steady_clock::now() + 10s;;)
+		{
+			try
+			{
+				body = http(_admin, "/metrics").body;
+				break;
+			}
+			catch (const Poco::Net::NetException&)
+			{
+				if (std::chrono::steady_clock::now() >= deadline)
+					throw;
+				std::this_thread::sleep_for(100ms);
+			}
+		}
 		std::size_t at = body.find("\n" + series + " ");
 		return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
 	}
