@@ -46,7 +46,7 @@ public:
 
 private:
 	Endpoint(std::string host, std::uint16_t port, HostKind kind);
-	static Endpoint parse(const std::string& text, bool allowAny);
+	static Endpoint parse(const std::string& text, bool forListen);
 
 	std::string _host;
 	std::uint16_t _port = 0;
