@@ -4,6 +4,7 @@
 #include "app/Banner.h"
 #include "app/CommandLine.h"
 #include "admin/AdminServer.h"
+#include "config/SettingsKey.h"
 #include "health/HealthMonitor.h"
 #include "health/TcpProber.h"
 #include "pool/UpstreamPool.h"
@@ -491,18 +492,11 @@ void ForwardOptimalApp::reload(Proxy::ConnectionContext& context, Stats::Counter
 	for (const auto& warning : loaded.warnings)
 		_logger.warning("⚠️  " + warning);
 
-	// These shape the listening sockets and the thread pool, which live as long as the process.
-	const Config::Settings& running = *_loaded.settings;
+	// Restart-only keys shape the listening sockets and the thread pool, which live as long as the process.
 	const Config::Settings& next = *loaded.settings;
-	auto needsRestart = [&](const std::string& key, const std::string& now, const std::string& wanted) {
-		if (now != wanted)
-			_logger.warning("⚠️  " + key + " 从 " + now + " 改为 " + wanted + " 需要重启才能生效; 目前仍为 " + now);
-	};
-	needsRestart("bindAddr", running.bindAddr.toString(), next.bindAddr.toString());
-	needsRestart("maxConnections", std::to_string(running.maxConnections), std::to_string(next.maxConnections));
-	needsRestart("maxQueued", std::to_string(running.maxQueued), std::to_string(next.maxQueued));
-	needsRestart("adminAddr", running.adminEnabled ? running.adminAddr.toString() : "\"\"",
-		next.adminEnabled ? next.adminAddr.toString() : "\"\"");
+	for (const auto& change : Config::restartOnlyChanges(*_loaded.settings, next))
+		_logger.warning("⚠️  " + change.key + " 从 " + change.running + " 改为 " + change.wanted
+			+ " 需要重启才能生效; 目前仍为 " + change.running);
 
 	auto pNext = std::make_shared<Proxy::Runtime>(loaded.settings, std::make_unique<Health::TcpProber>(next.proxyProtocol), counters);
 	pNext->start(); // its first round runs before any client sees it

@@ -21,46 +21,63 @@ enum class ProxyProtocol
 std::string toString(ProxyProtocol version);
 	/// "", "v1" or "v2", as written in the config.
 
+enum class ProbeMode
+{
+	SYN,     /// "syn": half-open (SYN, SYN-ACK, reset); the server's application sees nothing
+	CONNECT  /// "connect": a full TCP connect, the spec's literal behaviour
+};
+
+std::string toString(ProbeMode mode);
+	/// "syn" or "connect", as written in the config.
+
 /// Everything the program reads from its configuration, validated. Built once by
 /// SettingsLoader and shared as `std::shared_ptr<const Settings>`: nothing else parses keys,
 /// and nobody mutates a published value, so any thread may read it without locking.
+///
+/// Keys, defaults, ranges and units are in one table, SettingsKey::all() (SettingsKey.cpp):
+/// a new Settings holds every key's default; the required keys are empty until loaded.
 struct Settings
 {
+	Settings();
+		/// Every key at its default (from the SettingsKey table).
+
 	Endpoint bindAddr;                     /// listen address (required)
 	std::vector<Endpoint> targets;         /// upstreams, non-empty, no duplicates (required)
-	std::chrono::milliseconds updateInterval{0};           /// probe period while a target is up (required)
-	std::chrono::milliseconds failureInterval{5000};       /// probe period while none is
+	std::chrono::milliseconds updateInterval{0};   /// probe period while a target is up (required)
+	std::chrono::milliseconds failureInterval{0};  /// probe period while none is
 	ProxyProtocol proxyProtocol = ProxyProtocol::NONE;
-	unsigned maxConnections = 4096;        /// relay threads, so concurrent client sessions (2 fds each)
-	unsigned maxQueued = 256;              /// accepted clients waiting for a thread
-	unsigned maxConnectionsPerSource = 256; /// concurrent sessions of one client address; 0 = no limit
+	unsigned maxConnections = 0;           /// relay threads, so concurrent client sessions (2 fds each)
+	unsigned maxQueued = 0;                /// accepted clients waiting for a thread
+	unsigned maxConnectionsPerSource = 0;  /// concurrent sessions of one client address; 0 = no limit
 
 	// Forwarding (see ForwardConnection, Relay, UpstreamPool).
-	std::chrono::milliseconds connectTimeout{5000};  /// upstream connect timeout
-	std::chrono::milliseconds idleTimeout{30000};    /// no byte either way for this long ends a session; 0 = never
-	std::size_t bufferSize = 32 * 1024;    /// relay buffer per direction
-	unsigned poolSize = 2;                 /// pre-connected idle sockets kept for the best target; 0 = off
-	std::chrono::milliseconds poolMaxIdle{10000};    /// an idle pooled socket older than this is replaced
+	std::chrono::milliseconds connectTimeout{0};  /// upstream connect timeout
+	std::chrono::milliseconds idleTimeout{0};     /// no byte either way for this long ends a session; 0 = never
+	std::size_t bufferSize = 0;            /// relay buffer per direction
+	unsigned poolSize = 0;                 /// pre-connected idle sockets kept for the best target; 0 = off
+	std::chrono::milliseconds poolMaxIdle{0};     /// an idle pooled socket older than this is replaced
+	std::chrono::milliseconds poolIdleStop{0};    /// no client for this long stops pre-connecting; 0 = never
 
 	// Health checking and selection (see HealthMonitor and Selector).
-	std::chrono::milliseconds probeTimeout{5000};   /// TCP connect timeout of a probe
-	double switchMarginMs = 5.0;           /// a challenger must be this much faster to take over...
-	double switchMarginPercent = 10.0;     /// ...or this share of the best's latency, whichever is larger
-	double latencySmoothing = 0.5;         /// EWMA weight of the newest sample (1 = no smoothing)
+	std::chrono::milliseconds probeTimeout{0};   /// TCP connect timeout of a probe
+	ProbeMode probeMode = ProbeMode::SYN;  /// how a probe connects
+	double switchMarginMs = 0.0;           /// a challenger must be this much faster to take over...
+	double switchMarginPercent = 0.0;      /// ...or this share of the best's latency, whichever is larger
+	double latencySmoothing = 0.0;         /// EWMA weight of the newest sample (1 = no smoothing)
 	double maxLatencyMs = 0.0;             /// slower targets are unfit; 0 = no ceiling
-	unsigned rise = 1;                     /// successes in a row before a down target is used again
-	unsigned fall = 1;                     /// failures in a row before an up target is dropped
+	unsigned rise = 0;                     /// successes in a row before a down target is used again
+	unsigned fall = 0;                     /// failures in a row before an up target is dropped
 
 	// Operations.
-	bool adminEnabled = true;              /// adminAddr "" turns the admin endpoint off
-	Endpoint adminAddr = Endpoint::parseListen("127.0.0.1:9090");   /// /metrics /status /healthz /readyz
-	std::chrono::milliseconds drainTimeout{10000};   /// on SIGTERM, running sessions get this long to finish
+	bool adminEnabled = false;             /// adminAddr "" turns the admin endpoint off
+	Endpoint adminAddr;                    /// /metrics /status /healthz /readyz
+	std::chrono::milliseconds drainTimeout{0};   /// on SIGTERM, running sessions get this long to finish
 
 	std::string sourceFile;                /// absolute path of the file these came from
 
 	Poco::JSON::Object::Ptr toJson() const;
 		/// The effective settings, every key with its value (defaults included), in config-file
-		/// form: what `--check` prints.
+		/// form and in the README's order: what `--check` prints.
 };
 
 } } // namespace ForwardOptimal::Config

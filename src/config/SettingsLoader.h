@@ -24,8 +24,9 @@ struct LoadResult
 	Poco::JSON::Object::Ptr document;
 };
 
-/// Turns a JSON config file plus `-D` overrides into validated Settings. The only place that
-/// knows the config keys, their types, defaults and rules. Stateless; thread-safe.
+/// Turns a JSON config file plus `-D` overrides into validated Settings, iterating the key
+/// table (SettingsKey::all()), then applying the rules that involve two keys. Stateless;
+/// thread-safe.
 class SettingsLoader
 {
 public:
@@ -35,9 +36,6 @@ public:
 
 	static LoadResult loadText(const std::string& text, const std::string& sourceName, const Overrides& overrides);
 		/// The same for a document in memory; `sourceName` stands for the file in messages.
-
-	static bool isSettingsKey(const std::string& key);
-		/// True for the keys Settings holds (not `logging.*`).
 };
 
 } } // namespace ForwardOptimal::Config

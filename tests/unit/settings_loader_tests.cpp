@@ -216,6 +216,64 @@ BOOST_AUTO_TEST_CASE(bounds_selection_settings)
 	expectInvalid(document(", \"maxLatency\": \"fast\""), "maxLatency", "must be a number");
 }
 
+BOOST_AUTO_TEST_CASE(probe_mode_is_syn_by_default_or_connect)
+{
+	BOOST_TEST((load(document()).settings->probeMode == ProbeMode::SYN));
+	BOOST_TEST((load(document(", \"probeMode\": \"connect\"")).settings->probeMode == ProbeMode::CONNECT));
+	BOOST_TEST((load(document(", \"probeMode\": \"syn\"")).settings->probeMode == ProbeMode::SYN));
+	BOOST_TEST((load(document(), {{"probeMode", "connect"}}).settings->probeMode == ProbeMode::CONNECT));
+	BOOST_TEST(toString(ProbeMode::CONNECT) == "connect");
+}
+
+BOOST_AUTO_TEST_CASE(rejects_unknown_probe_modes)
+{
+	expectInvalid(document(", \"probeMode\": \"SYN\""), "probeMode", "must be \"syn\" or \"connect\", got \"SYN\"");
+	expectInvalid(document(", \"probeMode\": \"\""), "probeMode", "got \"\"");
+	expectInvalid(document(", \"probeMode\": 1"), "probeMode", "must be a string, got a number");
+	ConfigException fromCommandLine = failure(document(), {{"probeMode", "half-open"}});
+	BOOST_TEST(fromCommandLine.message() == "-D probeMode: must be \"syn\" or \"connect\", got \"half-open\"");
+}
+
+BOOST_AUTO_TEST_CASE(pool_idle_stop_is_two_minutes_by_default_and_zero_means_never)
+{
+	BOOST_TEST(load(document()).settings->poolIdleStop.count() == 120000);
+	BOOST_TEST(load(document(", \"poolIdleStop\": 0")).settings->poolIdleStop.count() == 0);
+	BOOST_TEST(load(document(", \"poolIdleStop\": 30.5")).settings->poolIdleStop.count() == 30500);
+	BOOST_TEST(load(document(", \"poolIdleStop\": 0.0001")).settings->poolIdleStop.count() == 1); // not "never"
+	BOOST_TEST(load(document(), {{"poolIdleStop", "60"}}).settings->poolIdleStop.count() == 60000);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_pool_idle_stop_out_of_range)
+{
+	expectInvalid(document(", \"poolIdleStop\": -1"), "poolIdleStop", "must be from 0 to 86400 seconds (0 = never stop), got -1");
+	expectInvalid(document(", \"poolIdleStop\": 86401"), "poolIdleStop", "must be from 0 to 86400 seconds");
+	expectInvalid(document(", \"poolIdleStop\": \"120\""), "poolIdleStop", "write 120 without quotes");
+	BOOST_TEST(failure(document(), {{"poolIdleStop", "soon"}}).message() == "-D poolIdleStop: must be a number, got 'soon'");
+	BOOST_TEST(failure(document(), {{"poolIdleStop", "-1"}}).message().find("-D poolIdleStop: must be from 0 to 86400") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(effective_settings_show_the_new_keys)
+{
+	std::ostringstream json;
+	load(document(", \"probeMode\": \"connect\", \"poolIdleStop\": 0")).settings->toJson()->stringify(json);
+	BOOST_TEST(json.str().find("\"poolIdleStop\":0,") != std::string::npos, json.str());
+	BOOST_TEST(json.str().find("\"probeMode\":\"connect\"") != std::string::npos, json.str());
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_required_key_is_blamed_on_the_file_with_an_example)
+{
+	ConfigException error = failure("{\"targets\": [\"1.2.3.4:5\"], \"updateInterval\": 1}");
+	BOOST_TEST(error.message() == SOURCE + ": key 'bindAddr': is required but missing (for example \":8080\")");
+}
+
+BOOST_AUTO_TEST_CASE(an_invalid_value_is_blamed_where_it_came_from)
+{
+	BOOST_TEST(failure(document(", \"rise\": 0")).source() == SOURCE);
+	BOOST_TEST(failure(document(), {{"rise", "0"}}).source() == "-D");
+	BOOST_TEST(failure(document(", \"rise\": 2"), {{"fall", "0"}}).source() == "-D");
+	BOOST_TEST(failure(document(", \"fall\": 0"), {{"rise", "2"}}).source() == SOURCE);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_json_is_a_syntax_error_with_position)
 {
 	ConfigException error = failure("{\n  \"bindAddr\": \":8080\",\n  \"targets\": [\"1.2.3.4:5\",]\n}");
