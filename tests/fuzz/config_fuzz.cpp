@@ -94,6 +94,7 @@ void checkBounds(const Settings& s, const std::string& context)
 	FO_FUZZ_CHECK(withinSeconds(s.connectTimeout, 1, 86400000), context);
 	FO_FUZZ_CHECK(withinSeconds(s.idleTimeout, 0, 86400000), context);
 	FO_FUZZ_CHECK(withinSeconds(s.poolMaxIdle, 1, 86400000), context);
+	FO_FUZZ_CHECK(withinSeconds(s.poolIdleStop, 0, 86400000), context);
 	FO_FUZZ_CHECK(withinSeconds(s.probeTimeout, 1, 60000), context);
 	FO_FUZZ_CHECK(withinSeconds(s.drainTimeout, 0, 3600000), context);
 	FO_FUZZ_CHECK(s.maxConnections >= 1 && s.maxConnections <= 100000, context);
@@ -126,7 +127,7 @@ bool sameSettings(const Settings& a, const Settings& b)
 		&& a.maxConnectionsPerSource == b.maxConnectionsPerSource
 		&& a.connectTimeout == b.connectTimeout && a.idleTimeout == b.idleTimeout
 		&& a.bufferSize == b.bufferSize && a.poolSize == b.poolSize && a.poolMaxIdle == b.poolMaxIdle
-		&& a.probeTimeout == b.probeTimeout
+		&& a.poolIdleStop == b.poolIdleStop && a.probeTimeout == b.probeTimeout && a.probeMode == b.probeMode
 		&& a.switchMarginMs == b.switchMarginMs && a.switchMarginPercent == b.switchMarginPercent
 		&& a.latencySmoothing == b.latencySmoothing && a.maxLatencyMs == b.maxLatencyMs
 		&& a.rise == b.rise && a.fall == b.fall
