@@ -18,7 +18,7 @@ public:
 	KeyValue(std::string key, Poco::Dynamic::Var value, std::string source);
 
 	const std::string& key() const { return _key; }
-	const Poco::Dynamic::Var& raw() const { return _value; }
+		/// The key the value was found for.
 
 	[[noreturn]] void fail(const std::string& problem) const;
 		/// Throws ConfigException(INVALID, source, key, problem).

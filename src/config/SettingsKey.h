@@ -53,12 +53,17 @@ public:
 		/// The key of that exact name, or null.
 
 	const std::string& name() const { return _name; }
+		/// As written in the file and after `-D`: `updateInterval`.
+
 	Type type() const { return _type; }
+		/// The JSON type the value must have.
 
 	const std::string& summary() const { return _summary; }
 		/// Type, unit and range as the README's "type" column writes them: "integer 1-100000".
 
 	bool required() const { return _default.isEmpty(); }
+		/// A required key has no default: loading fails without it.
+
 	const Poco::Dynamic::Var& defaultValue() const { return _default; }
 		/// In config-file form (seconds as numbers, addresses as strings); empty when required.
 
@@ -66,11 +71,13 @@ public:
 		/// For a required key, a value to show when it is missing (`":8080"`); may be empty.
 
 	bool restartOnly() const { return _reload == Reload::NEEDS_RESTART; }
+		/// True if a reload cannot change the value in effect (see restartOnlyChanges).
 
 	void store(const KeyValue& value, Settings& settings) const { _store(value, settings); }
 		/// Throws ConfigException (INVALID, naming the key and the value's source).
 
 	Poco::Dynamic::Var print(const Settings& settings) const { return _print(settings); }
+		/// The value in config-file form, as `--check` prints it.
 
 	std::string display(const Settings& settings) const;
 		/// The value for a log line: `4096`, `127.0.0.1:9090`, `""`.
