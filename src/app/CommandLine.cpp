@@ -92,6 +92,8 @@ std::vector<std::string> CommandLine::normalize(int argc, char** argv)
 			arg = "-" + arg;
 		args.push_back(arg);
 	}
+	if (args.empty())
+		args.push_back("ForwardOptimal"); // argc 0 is legal for execve(); argv[0] is read later
 	return args;
 }
 

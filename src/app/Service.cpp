@@ -100,9 +100,9 @@ void Service::stop()
 	if (_stopped)
 		return;
 	_stopped = true;
-	if (_pAdmin)
-		_pAdmin->stop();
 	_pProxy->stop();
+	if (_pAdmin)
+		_pAdmin->stop(); // after the proxy: /metrics stays readable until the last session ends
 	_context.runtime()->stop();
 }
 

@@ -68,7 +68,7 @@ public:
 		/// step is a sleep. Returns the sessions still active: stop() ends them.
 
 	void stop();
-		/// Stops the admin endpoint, ends the sessions left and waits for their threads, then
+		/// Ends the sessions left and waits for their threads, stops the admin endpoint, then
 		/// stops probing and empties the pool. Idempotent.
 
 	Admin::AdminView view() const;
