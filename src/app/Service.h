@@ -81,9 +81,12 @@ public:
 		/// The current runtime's settings (replaced by reload()).
 	Stats::Counters& counters() { return _counters; }
 	const Stats::Counters& counters() const { return _counters; }
+		/// The process's counters, shared by every runtime a reload brings.
 	std::int64_t activeSessions() const { return _counters.activeSessions; }
+		/// Sessions relaying now.
 	Proxy::ProxyServer& proxy() { return *_pProxy; }
 	const Proxy::ProxyServer& proxy() const { return *_pProxy; }
+		/// The listener, its thread pool and TCPServer (for their connection counters).
 	Poco::Net::SocketAddress proxyAddress() const;
 		/// The address the proxy listens on (the real port when bindAddr asked for port 0).
 	std::optional<Poco::Net::SocketAddress> adminAddress() const;
