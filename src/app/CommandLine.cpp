@@ -2,11 +2,85 @@
 
 #include "BuildInfo.h"
 
+#include "Poco/Path.h"
 #include "Poco/String.h"
+#include "Poco/Util/Option.h"
 #include "Poco/Util/OptionException.h"
+#include "Poco/Util/OptionProcessor.h"
 
 namespace ForwardOptimal {
 namespace App {
+
+namespace {
+
+using Poco::Util::Option;
+using Action = Invocation::Action;
+
+// One option, as OptionProcessor has read it, into the invocation.
+void record(Invocation& invocation, const Option& option, const std::string& value)
+{
+	const std::string& name = option.fullName();
+	bool endsAtOnce = invocation.action != Action::SERVE && invocation.action != Action::CHECK;
+	if (name == "help" || name == "version" || name == "health-check")
+	{
+		if (endsAtOnce)
+			return; // the first of them wins
+		invocation.action = name == "help" ? Action::HELP : name == "version" ? Action::VERSION : Action::HEALTH_CHECK;
+		if (name == "health-check")
+			invocation.healthCheckUrl = value;
+	}
+	else if (name == "check")
+	{
+		if (invocation.action == Action::SERVE)
+			invocation.action = Action::CHECK;
+	}
+	else if (name == "config")
+		invocation.configPath = Poco::Path(value).absolute().toString();
+	else if (name == "define")
+		invocation.overrides.push_back(CommandLine::splitDefine(value));
+	else
+	{
+		// ServerApplication's own (daemon, pidfile, umask): POCO's run() handles them itself.
+		invocation.daemon |= name == "daemon";
+		invocation.serverArguments.push_back("--" + name + (option.takesArgument() ? "=" + value : std::string()));
+	}
+}
+
+} // namespace
+
+
+void CommandLine::defineOptions(Poco::Util::OptionSet& options)
+{
+	options.addOption(Option("help", "h", "show the help text and exit").required(false).repeatable(false));
+	options.addOption(Option("version", "v", "show version, build date and commit, and exit").required(false).repeatable(false));
+	options.addOption(Option("config", "c", "configuration file (default: config.json)")
+		.required(false).repeatable(false).argument("file"));
+	options.addOption(Option("define", "D", "override a configuration key, repeatable")
+		.required(false).repeatable(true).argument("key=value"));
+	options.addOption(Option("check", "t", "validate the configuration, print the effective settings, and exit")
+		.required(false).repeatable(false));
+	options.addOption(Option("health-check", "", "GET the URL (the admin /healthz), exit 0 on 2xx, else 1")
+		.required(false).repeatable(false).argument("url"));
+}
+
+
+Invocation CommandLine::parse(const std::vector<std::string>& args, const Poco::Util::OptionSet& options)
+{
+	Invocation invocation;
+	invocation.configPath = Poco::Path(DEFAULT_CONFIG).absolute().toString();
+	Poco::Util::OptionProcessor processor(options);
+	processor.setUnixStyle(true);
+	for (std::size_t i = 1; i < args.size(); ++i)
+	{
+		std::string name, value;
+		if (!processor.process(args[i], name, value))
+			throw Poco::Util::UnexpectedArgumentException("'" + args[i] + "' (options start with '-')");
+		if (!name.empty()) // empty: "-c" whose value is the next argument, or "--"
+			record(invocation, options.getOption(name), value);
+	}
+	processor.checkRequired(); // an option still waiting for its argument
+	return invocation;
+}
 
 std::vector<std::string> CommandLine::normalize(int argc, char** argv)
 {
@@ -18,6 +92,8 @@ std::vector<std::string> CommandLine::normalize(int argc, char** argv)
 			arg = "-" + arg;
 		args.push_back(arg);
 	}
+	if (args.empty())
+		args.push_back("ForwardOptimal"); // argc 0 is legal for execve(); argv[0] is read later
 	return args;
 }
 

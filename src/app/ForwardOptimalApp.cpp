@@ -3,14 +3,8 @@
 #include "BuildInfo.h"
 #include "app/Banner.h"
 #include "app/CommandLine.h"
-#include "admin/AdminServer.h"
+#include "app/Service.h"
 #include "config/SettingsKey.h"
-#include "health/HealthMonitor.h"
-#include "health/TcpProber.h"
-#include "pool/UpstreamPool.h"
-#include "proxy/ProxyServer.h"
-#include "proxy/Runtime.h"
-#include "stats/Counters.h"
 
 #include "Poco/AutoPtr.h"
 #include "Poco/JSON/Stringifier.h"
@@ -19,16 +13,14 @@
 #include "Poco/Net/HTTPResponse.h"
 #include "Poco/Path.h"
 #include "Poco/URI.h"
-#include "Poco/Util/HelpFormatter.h"
 #include "Poco/Util/JSONConfiguration.h"
 #include "Poco/Util/LoggingConfigurator.h"
 #include "Poco/Util/MapConfiguration.h"
-#include "Poco/Util/Option.h"
 #include "Poco/Util/OptionException.h"
-#include "Poco/Util/OptionProcessor.h"
 #include "Poco/Util/OptionSet.h"
 
 #include <csignal>
+#include <optional>
 #include <sys/resource.h>
 #include <iostream>
 #include <sstream>
@@ -40,7 +32,6 @@ namespace App {
 
 namespace {
 
-using Poco::Util::Option;
 using Poco::Util::OptionSet;
 
 // Layer priorities in the LayeredConfiguration (lower is searched first): -D (POCO's
@@ -65,6 +56,11 @@ std::string formatSeconds(std::chrono::milliseconds value)
 	std::ostringstream out;
 	out << static_cast<double>(value.count()) / 1000.0;
 	return out.str();
+}
+
+std::string proxyProtocolText(const Config::Settings& settings)
+{
+	return settings.proxyProtocol == Config::ProxyProtocol::NONE ? std::string("未启用") : Config::toString(settings.proxyProtocol);
 }
 
 std::string joinTargets(const Config::Settings& settings)
@@ -99,23 +95,33 @@ void checkDescriptorBudget(const Config::Settings& settings, Poco::Logger& logge
 			+ " will fail; raise the limit or lower maxConnections");
 }
 
+// The string at `key` of `pObject`, or "" when there is no such object, key or string.
+std::string stringAt(const Poco::JSON::Object::Ptr& pObject, const std::string& key)
+{
+	if (!pObject || !pObject->has(key))
+		return "";
+	const Poco::Dynamic::Var& value = pObject->get(key);
+	return value.isString() ? value.extract<std::string>() : "";
+}
+
 // Where the root logger writes, read from the file's logging section: a daemon has no console.
+// Each step may be missing (no logging section, no root channel, an undefined channel).
 std::string describeLogDestination(const Config::LoadResult& loaded)
 {
-	try
-	{
-		Poco::JSON::Object::Ptr logging = loaded.document->getObject("logging");
-		std::string channel = logging ? logging->getObject("loggers")->getObject("root")->getValue<std::string>("channel") : "";
-		Poco::JSON::Object::Ptr definition = logging->getObject("channels")->getObject(channel);
-		if (definition->getValue<std::string>("class") == "FileChannel")
-			return "logs go to " + definition->getValue<std::string>("path");
-		return "logs go to the '" + channel + "' channel (" + definition->getValue<std::string>("class") + ")";
-	}
-	catch (...)
-	{
-		return "WARNING: logs go to the console, which a daemon does not have: configure a file channel "
-			"(see etc/logging-example.json)";
-	}
+	using Poco::JSON::Object;
+	Object::Ptr pLogging = loaded.document ? loaded.document->getObject("logging") : Object::Ptr();
+	Object::Ptr pLoggers = pLogging ? pLogging->getObject("loggers") : Object::Ptr();
+	std::string channel = stringAt(pLoggers ? pLoggers->getObject("root") : Object::Ptr(), "channel");
+	Object::Ptr pChannels = pLogging ? pLogging->getObject("channels") : Object::Ptr();
+	Object::Ptr pDefinition = pChannels && !channel.empty() ? pChannels->getObject(channel) : Object::Ptr();
+	std::string className = stringAt(pDefinition, "class");
+	std::string path = stringAt(pDefinition, "path");
+	if (className == "FileChannel" && !path.empty())
+		return "logs go to " + path;
+	if (!className.empty() && className != "FileChannel")
+		return "logs go to the '" + channel + "' channel (" + className + ")";
+	return "WARNING: logs go to the console, which a daemon does not have: configure a file channel "
+		"(see etc/logging-example.json)";
 }
 
 
@@ -131,15 +137,35 @@ int exitCodeFor(const Config::ConfigException& error)
 	}
 }
 
+
+// With --daemon, POCO detaches at the top of run() and points stderr at /dev/null: load the
+// configuration here first, so a mistake still reaches the operator's terminal, and say where
+// the logs will go. EXIT_OK to go on.
+int checkBeforeDetaching(const Invocation& invocation)
+{
+	try
+	{
+		Config::LoadResult loaded = Config::SettingsLoader::loadFile(invocation.configPath, invocation.overrides);
+		std::cerr << "ForwardOptimal: starting as a daemon; " << describeLogDestination(loaded) << std::endl;
+		return Poco::Util::Application::EXIT_OK;
+	}
+	catch (const Config::ConfigException& error)
+	{
+		std::cerr << "ForwardOptimal: " << error.message() << "\n";
+		return exitCodeFor(error);
+	}
+}
+
 } // namespace
 
 
 ForwardOptimalApp::ForwardOptimalApp():
-	_logger(Poco::Logger::get("ForwardOptimal.App")),
-	// Resolved now: with --daemon, POCO changes the working directory to / before main().
-	_configPath(Poco::Path("config.json").absolute().toString())
+	_logger(Poco::Logger::get("ForwardOptimal.App"))
 {
 }
+
+
+ForwardOptimalApp::~ForwardOptimalApp() = default;
 
 
 int ForwardOptimalApp::launch(int argc, char** argv)
@@ -154,30 +180,11 @@ int ForwardOptimalApp::launch(int argc, char** argv)
 
 	std::vector<std::string> args = CommandLine::normalize(argc, argv);
 	ForwardOptimalApp app;
-
-	OptionSet options;
-	app.defineOptions(options);
-	Poco::Util::OptionProcessor processor(options);
-	processor.setUnixStyle(true);
-	bool daemon = false;
-	bool exits = false;  // --help, --version and --check never detach
-	std::string configPath = app._configPath;
-	Config::Overrides overrides;
 	try
 	{
-		for (std::size_t i = 1; i < args.size(); ++i)
-		{
-			std::string name, value;
-			if (!processor.process(args[i], name, value))
-				throw Poco::Util::UnexpectedArgumentException("'" + args[i] + "' (options start with '-')");
-			if (name == "define")
-				overrides.push_back(CommandLine::splitDefine(value));
-			else if (name == "config")
-				configPath = value;
-			daemon |= (name == "daemon");
-			exits |= (name == "help" || name == "version" || name == "check" || name == "health-check");
-		}
-		processor.checkRequired();
+		OptionSet options;
+		app.defineOptions(options);
+		app._invocation = CommandLine::parse(args, options);
 	}
 	catch (const Poco::Util::OptionException& error)
 	{
@@ -186,82 +193,46 @@ int ForwardOptimalApp::launch(int argc, char** argv)
 		return EXIT_USAGE;
 	}
 
-	if (daemon && !exits)
+	// Help, version, check and health-check end at once: POCO gets none of its options then, so
+	// they never detach or write a pid file.
+	std::vector<std::string> pocoArgs{args.front()};
+	if (app._invocation.action == Invocation::Action::SERVE)
 	{
-		try
+		if (app._invocation.daemon)
 		{
-			Config::LoadResult loaded = Config::SettingsLoader::loadFile(configPath, overrides);
-			std::cerr << "ForwardOptimal: starting as a daemon; " << describeLogDestination(loaded) << std::endl;
+			if (int code = checkBeforeDetaching(app._invocation); code != EXIT_OK)
+				return code;
 		}
-		catch (const Config::ConfigException& error)
-		{
-			std::cerr << "ForwardOptimal: " << error.message() << "\n";
-			return exitCodeFor(error);
-		}
+		pocoArgs.insert(pocoArgs.end(), app._invocation.serverArguments.begin(), app._invocation.serverArguments.end());
 	}
-
 	std::vector<char*> pointers;
-	for (auto& arg : args)
+	for (auto& arg : pocoArgs)
 		pointers.push_back(&arg[0]);
 	pointers.push_back(nullptr);
-	return app.run(static_cast<int>(args.size()), pointers.data());
+	return app.run(static_cast<int>(pocoArgs.size()), pointers.data());
 }
 
 
 void ForwardOptimalApp::defineOptions(OptionSet& options)
 {
 	ServerApplication::defineOptions(options);
-
-	options.addOption(Option("help", "h", "show the help text and exit").required(false).repeatable(false));
-	options.addOption(Option("version", "v", "show version, build date and commit, and exit").required(false).repeatable(false));
-	options.addOption(Option("config", "c", "configuration file (default: config.json)")
-		.required(false).repeatable(false).argument("file"));
-	options.addOption(Option("define", "D", "override a configuration key, repeatable")
-		.required(false).repeatable(true).argument("key=value"));
-	options.addOption(Option("check", "t", "validate the configuration, print the effective settings, and exit")
-		.required(false).repeatable(false));
-	options.addOption(Option("health-check", "", "GET the URL (the admin /healthz), exit 0 on 2xx, else 1")
-		.required(false).repeatable(false).argument("url"));
-}
-
-
-void ForwardOptimalApp::handleOption(const std::string& name, const std::string& value)
-{
-	ServerApplication::handleOption(name, value);
-
-	if (name == "help" || name == "version")
-	{
-		(name == "help" ? _helpRequested : _versionRequested) = true;
-		stopOptionsProcessing();
-	}
-	else if (name == "config")
-		_configPath = Poco::Path(value).absolute().toString();
-	else if (name == "define")
-	{
-		auto define = CommandLine::splitDefine(value);
-		_overrides.push_back(define);
-		config().setString(define.first, define.second); // POCO style: -D reaches config() too
-	}
-	else if (name == "check")
-		_checkOnly = true;
-	else if (name == "health-check")
-	{
-		_healthCheckUrl = value;
-		stopOptionsProcessing();
-	}
+	CommandLine::defineOptions(options);
 }
 
 
 void ForwardOptimalApp::initialize(Application& self)
 {
-	if (!_helpRequested && !_versionRequested && _healthCheckUrl.empty())
-		loadSettings();
 	ServerApplication::initialize(self);
+	if (_invocation.action == Invocation::Action::SERVE || _invocation.action == Invocation::Action::CHECK)
+		loadSettings();
 }
 
 
 void ForwardOptimalApp::loadSettings()
 {
+	for (const auto& [key, value] : _invocation.overrides)
+		config().setString(key, value); // POCO style (SampleApp): -D reaches config() too, over the file
+
 	Poco::AutoPtr<Poco::Util::MapConfiguration> pDefaults = new Poco::Util::MapConfiguration;
 	pDefaults->setString("logging.formatters.fo.class", "PatternFormatter");
 	pDefaults->setString("logging.formatters.fo.pattern", "%Y-%m-%d %H:%M:%S.%i [%p] %t");
@@ -274,7 +245,7 @@ void ForwardOptimalApp::loadSettings()
 
 	try
 	{
-		_loaded = Config::SettingsLoader::loadFile(_configPath, _overrides);
+		_loaded = Config::SettingsLoader::loadFile(_invocation.configPath, _invocation.overrides);
 		installLogging(_loaded);
 	}
 	catch (const Config::ConfigException& error)
@@ -285,7 +256,7 @@ void ForwardOptimalApp::loadSettings()
 	{
 		// Application::run() calls initialize() outside its try block: nothing may escape.
 		_pConfigError = std::make_unique<Config::ConfigException>(
-			Config::ConfigException::Kind::INVALID, _configPath, "", error.displayText());
+			Config::ConfigException::Kind::INVALID, _invocation.configPath, "", error.displayText());
 	}
 }
 
@@ -317,30 +288,28 @@ void ForwardOptimalApp::installLogging(const Config::LoadResult& loaded)
 }
 
 
-int ForwardOptimalApp::main(const std::vector<std::string>& args)
+int ForwardOptimalApp::main(const std::vector<std::string>&)
 {
-	if (_helpRequested)
+	// No arguments reach here: CommandLine::parse() rejected any that is not an option.
+	switch (_invocation.action)
 	{
+	case Invocation::Action::HELP:
 		std::cout << CommandLine::usage(commandName()) << std::flush;
 		return EXIT_OK;
-	}
-	if (_versionRequested)
-	{
+	case Invocation::Action::VERSION:
 		std::cout << CommandLine::version() << std::flush;
 		return EXIT_OK;
-	}
-	if (!_healthCheckUrl.empty())
-		return healthCheck(_healthCheckUrl);
-	if (!args.empty())
-	{
-		_logger.error("unexpected argument '" + args.front() + "'; see --help");
-		return EXIT_USAGE;
+	case Invocation::Action::HEALTH_CHECK:
+		return healthCheck(_invocation.healthCheckUrl);
+	case Invocation::Action::CHECK:
+	case Invocation::Action::SERVE:
+		break;
 	}
 	if (_pConfigError)
 		return reportConfigError(*_pConfigError);
 	for (const auto& warning : _loaded.warnings)
 		_logger.warning("⚠️  " + warning);
-	return _checkOnly ? check() : serve();
+	return _invocation.action == Invocation::Action::CHECK ? check() : serve();
 }
 
 
@@ -388,6 +357,38 @@ int ForwardOptimalApp::check()
 int ForwardOptimalApp::serve()
 {
 	const Config::Settings& settings = *_loaded.settings;
+	logStarting(settings);
+	checkDescriptorBudget(settings, _logger);
+	std::unique_ptr<Service> pService;
+	try
+	{
+		pService = std::make_unique<Service>(_loaded.settings);
+	}
+	catch (const AdminListenException& error)
+	{
+		_logger.fatal("❌ 无法监听管理接口 (adminAddr): " + error.message());
+		return EXIT_UNAVAILABLE;
+	}
+	catch (const Poco::Exception& error)
+	{
+		_logger.fatal("❌ 无法监听: " + error.message());
+		return EXIT_UNAVAILABLE;
+	}
+	pService->start();
+	logStarted(*pService, settings);
+
+	int signal;
+	while ((signal = waitForSignal(-1)) == SIGHUP)
+		reload(*pService);
+	drain(*pService, signal);
+	pService->stop();
+	_logger.information("👋 ForwardOptimal 已停止");
+	return EXIT_OK;
+}
+
+
+void ForwardOptimalApp::logStarting(const Config::Settings& settings)
+{
 	_logger.information("\n" + Banner::render(BuildInfo::VERSION, BuildInfo::BUILD_DATE, BuildInfo::COMMIT, BuildInfo::AUTHOR));
 	_logger.information("🚀 程序启动中...");
 	_logger.information("📁 配置文件: " + settings.sourceFile);
@@ -396,92 +397,32 @@ int ForwardOptimalApp::serve()
 	_logger.information("🎯 目标节点: " + joinTargets(settings));
 	_logger.information("⏱️  检查间隔: " + formatSeconds(settings.updateInterval) + "秒 (故障时: "
 		+ formatSeconds(settings.failureInterval) + "秒)");
-	_logger.information("🔗 Proxy Protocol: " + (settings.proxyProtocol == Config::ProxyProtocol::NONE
-		? std::string("未启用") : Config::toString(settings.proxyProtocol)));
-
-	checkDescriptorBudget(settings, _logger);
-	Stats::Counters counters;
-	auto pRuntime = std::make_shared<Proxy::Runtime>(_loaded.settings,
-		std::make_unique<Health::TcpProber>(settings.proxyProtocol), counters);
-	Proxy::ConnectionContext context(pRuntime, counters);
-	pRuntime.reset(); // the context owns it from here on (a reload replaces it)
-	std::unique_ptr<Proxy::ProxyServer> pServer;
-	try
-	{
-		pServer = std::make_unique<Proxy::ProxyServer>(settings, context);
-	}
-	catch (const Poco::Exception& error)
-	{
-		_logger.fatal("❌ 无法监听: " + error.message());
-		return EXIT_UNAVAILABLE;
-	}
-	Poco::Timestamp started;
-	std::unique_ptr<Admin::AdminServer> pAdmin;
-	if (settings.adminEnabled)
-	{
-		try
-		{
-			const Proxy::ProxyServer* pProxy = pServer.get(); // outlives the admin server
-			pAdmin = std::make_unique<Admin::AdminServer>(settings.adminAddr, [&context, &counters, pProxy, started] {
-				pProxy->syncCounters();
-				std::shared_ptr<Proxy::Runtime> pCurrent = context.runtime();
-				Admin::AdminView view;
-				view.pSnapshot = pCurrent->monitor().snapshot();
-				view.pSettings = pCurrent->settingsPtr();
-				view.pCounters = &counters;
-				if (const Health::TargetStatus* pBest = view.pSnapshot->best())
-				{
-					view.poolIdle = pCurrent->pool().idleCount(pBest->target);
-					view.poolMaxIdle = pCurrent->pool().maxIdle(pBest->target);
-					view.poolLearnedLifetime = pCurrent->pool().learnedLifetime(pBest->target);
-				}
-				else
-					view.poolMaxIdle = view.pSettings->poolMaxIdle;
-				view.started = started;
-				return view;
-			});
-		}
-		catch (const Poco::Exception& error)
-		{
-			_logger.fatal("❌ 无法监听管理接口 (adminAddr): " + error.message());
-			return EXIT_UNAVAILABLE;
-		}
-	}
-
-	context.runtime()->start(); // the first round runs now, so the first clients already have a route
-	pServer->start();
-	if (pAdmin)
-		pAdmin->start();
-	_logger.information("🎉 TCP转发服务器启动成功!");
-	_logger.information("🔗 监听地址: " + pServer->address().toString());
-	_logger.information("🎯 目标节点数量: " + std::to_string(settings.targets.size()));
-	if (pAdmin)
-	{
-		_logger.information("📊 管理接口: http://" + pAdmin->address().toString() + " (/metrics /status /healthz /readyz)");
-		if (!pAdmin->address().host().isLoopback())
-			_logger.warning("⚠️  管理接口监听在非回环地址 " + pAdmin->address().toString()
-				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");
-	}
-
-	int signal;
-	while ((signal = waitForSignal(-1)) == SIGHUP)
-		reload(context, counters);
-	drain(*pServer, counters, context.runtime()->settings(), signal);
-	if (pAdmin)
-		pAdmin->stop();
-	context.runtime()->stop();
-	_logger.information("👋 ForwardOptimal 已停止");
-	return EXIT_OK;
+	_logger.information("🔗 Proxy Protocol: " + proxyProtocolText(settings));
 }
 
 
-void ForwardOptimalApp::reload(Proxy::ConnectionContext& context, Stats::Counters& counters)
+void ForwardOptimalApp::logStarted(const Service& service, const Config::Settings& settings)
 {
-	_logger.information("🔄 收到 SIGHUP, 重新加载配置: " + _configPath);
+	_logger.information("🎉 TCP转发服务器启动成功!");
+	_logger.information("🔗 监听地址: " + service.proxyAddress().toString());
+	_logger.information("🎯 目标节点数量: " + std::to_string(settings.targets.size()));
+	if (std::optional<Poco::Net::SocketAddress> admin = service.adminAddress())
+	{
+		_logger.information("📊 管理接口: http://" + admin->toString() + " (/metrics /status /healthz /readyz)");
+		if (!admin->host().isLoopback())
+			_logger.warning("⚠️  管理接口监听在非回环地址 " + admin->toString()
+				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");
+	}
+}
+
+
+void ForwardOptimalApp::reload(Service& service)
+{
+	_logger.information("🔄 收到 SIGHUP, 重新加载配置: " + _invocation.configPath);
 	Config::LoadResult loaded;
 	try
 	{
-		loaded = Config::SettingsLoader::loadFile(_configPath, _overrides);
+		loaded = Config::SettingsLoader::loadFile(_invocation.configPath, _invocation.overrides);
 		installLogging(loaded);
 	}
 	catch (const Config::ConfigException& error)
@@ -491,49 +432,43 @@ void ForwardOptimalApp::reload(Proxy::ConnectionContext& context, Stats::Counter
 	}
 	for (const auto& warning : loaded.warnings)
 		_logger.warning("⚠️  " + warning);
+	logRestartOnlyChanges(*_loaded.settings, *loaded.settings);
 
-	// Restart-only keys shape the listening sockets and the thread pool, which live as long as the process.
+	service.reload(loaded.settings);
 	const Config::Settings& next = *loaded.settings;
-	for (const auto& change : Config::restartOnlyChanges(*_loaded.settings, next))
-		_logger.warning("⚠️  " + change.key + " 从 " + change.running + " 改为 " + change.wanted
-			+ " 需要重启才能生效; 目前仍为 " + change.running);
-
-	auto pNext = std::make_shared<Proxy::Runtime>(loaded.settings, std::make_unique<Health::TcpProber>(next.proxyProtocol), counters);
-	pNext->start(); // its first round runs before any client sees it
-	context.replace(pNext)->stop(); // sessions that hold the old runtime finish with it
 	_logger.information("✅ 配置已重新加载: 目标节点 " + joinTargets(next) + ", 检查间隔 " + formatSeconds(next.updateInterval)
-		+ "秒 (故障时: " + formatSeconds(next.failureInterval) + "秒), Proxy Protocol: "
-		+ (next.proxyProtocol == Config::ProxyProtocol::NONE ? std::string("未启用") : Config::toString(next.proxyProtocol))
+		+ "秒 (故障时: " + formatSeconds(next.failureInterval) + "秒), Proxy Protocol: " + proxyProtocolText(next)
 		+ "; 进行中的会话不受影响");
 }
 
 
-void ForwardOptimalApp::drain(Proxy::ProxyServer& server, const Stats::Counters& counters,
-	const Config::Settings& settings, int signal)
+void ForwardOptimalApp::logRestartOnlyChanges(const Config::Settings& running, const Config::Settings& next)
 {
-	server.stopAccepting();
-	std::int64_t active = counters.activeSessions;
-	_logger.information("🛑 收到信号 " + signalName(signal) + ", 不再接受新连接; 等待 " + std::to_string(active)
-		+ " 个会话结束 (最多 " + formatSeconds(settings.drainTimeout) + " 秒, 再次发送信号立即退出)");
-	auto deadline = std::chrono::steady_clock::now() + settings.drainTimeout;
-	while (counters.activeSessions > 0 && std::chrono::steady_clock::now() < deadline)
-	{
-		int again = waitForSignal(100);
-		if (again == SIGHUP)
-			continue; // no reloading while stopping
-		if (again != 0)
-		{
-			_logger.warning("⏩ 再次收到信号 " + signalName(again) + ": 立即关闭剩余 "
-				+ std::to_string(counters.activeSessions.load()) + " 个会话");
-			break;
-		}
-	}
-	active = counters.activeSessions;
-	if (active > 0)
-		_logger.warning("⏱️ 关闭仍在进行的 " + std::to_string(active) + " 个会话");
+	// Restart-only keys shape the listening sockets and the thread pool, which live as long as the process.
+	for (const auto& change : Config::restartOnlyChanges(running, next))
+		_logger.warning("⚠️  " + change.key + " 从 " + change.running + " 改为 " + change.wanted
+			+ " 需要重启才能生效; 目前仍为 " + change.running);
+}
+
+
+void ForwardOptimalApp::drain(Service& service, int signal)
+{
+	std::chrono::milliseconds timeout = service.settings()->drainTimeout;
+	service.stopAccepting();
+	_logger.information("🛑 收到信号 " + signalName(signal) + ", 不再接受新连接; 等待 " + std::to_string(service.activeSessions())
+		+ " 个会话结束 (最多 " + formatSeconds(timeout) + " 秒, 再次发送信号立即退出)");
+	std::int64_t left = service.drain(timeout, [&](std::chrono::milliseconds step) {
+		int again = waitForSignal(static_cast<int>(step.count()));
+		if (again == 0 || again == SIGHUP)
+			return false; // no reloading while stopping
+		_logger.warning("⏩ 再次收到信号 " + signalName(again) + ": 立即关闭剩余 "
+			+ std::to_string(service.activeSessions()) + " 个会话");
+		return true;
+	});
+	if (left > 0)
+		_logger.warning("⏱️ 关闭仍在进行的 " + std::to_string(left) + " 个会话");
 	else
 		_logger.information("✅ 所有会话已结束");
-	server.stop();
 }
 
 

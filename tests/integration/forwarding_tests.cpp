@@ -1,8 +1,9 @@
-// The forwarding path end to end inside one process: real ProxyServer, HealthMonitor with the
-// TCP prober, UpstreamPool and Relay, real sockets on loopback, in-process backends.
+// The forwarding path end to end inside one process, wired as the application wires it
+// (App::Service): real ProxyServer, HealthMonitor with the TCP prober, UpstreamPool, Relay and
+// admin view, real sockets on loopback, in-process backends.
+#include "app/Service.h"
 #include "config/SettingsLoader.h"
 #include "health/HealthMonitor.h"
-#include "health/TcpProber.h"
 #include "pool/UpstreamPool.h"
 #include "proxy/ProxyServer.h"
 #include "proxy/Runtime.h"
@@ -11,12 +12,17 @@
 #include "Backend.h"
 #include "TestSupport.h"
 
+#include "Poco/Net/HTTPClientSession.h"
+#include "Poco/Net/HTTPRequest.h"
+#include "Poco/Net/HTTPResponse.h"
 #include "Poco/Net/NetException.h"
+#include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/StreamSocket.h"
 
 #include <boost/test/unit_test.hpp>
 
 #include <future>
+#include <optional>
 #include <random>
 
 using namespace ForwardOptimal;
@@ -24,45 +30,45 @@ using namespace ForwardOptimal::Test;
 
 namespace {
 
-// ForwardOptimal's parts, wired as the application wires them, in front of `targets`.
+// ForwardOptimal in front of `targets`, wired by the application's own App::Service (its admin
+// endpoint on a free loopback port).
 struct Forwarder
 {
-	Forwarder(const std::vector<std::string>& targets, const Config::Overrides& overrides = {})
+	Forwarder(const std::vector<std::string>& targets, const Config::Overrides& overrides = {}):
+		service(settingsFor(targets, overrides)),
+		pSettings(service.settings()),
+		counters(service.counters()),
+		monitor(&service.runtime()->monitor()),
+		pool(&service.runtime()->pool()),
+		server(&service.proxy())
+	{
+		service.start();
+	}
+
+	static std::shared_ptr<const Config::Settings> settingsFor(const std::vector<std::string>& targets,
+		const Config::Overrides& overrides)
 	{
 		std::string list;
 		for (const auto& target : targets)
 			list += (list.empty() ? "\"" : ", \"") + target + "\"";
-		pSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [" + list + "],"
-			" \"updateInterval\": 0.2, \"failureInterval\": 0.2, \"probeTimeout\": 2}", "t.json", overrides).settings;
-		runtime = std::make_shared<Proxy::Runtime>(pSettings, std::make_unique<Health::TcpProber>(pSettings->proxyProtocol), counters);
-		monitor = &runtime->monitor();
-		pool = &runtime->pool();
-		context = std::make_unique<Proxy::ConnectionContext>(runtime, counters);
-		server = std::make_unique<Proxy::ProxyServer>(*pSettings, *context);
-		runtime->start();
-		server->start();
-	}
-
-	~Forwarder()
-	{
-		server->stop();
-		runtime->stop();
+		return Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [" + list + "],"
+			" \"updateInterval\": 0.2, \"failureInterval\": 0.2, \"probeTimeout\": 2, \"adminAddr\": \"127.0.0.1:0\"}",
+			"t.json", overrides).settings;
 	}
 
 	Poco::Net::StreamSocket connect() const
 	{
-		Poco::Net::StreamSocket client(server->address());
+		Poco::Net::StreamSocket client(service.proxyAddress());
 		client.setReceiveTimeout(Poco::Timespan(10, 0));
 		return client;
 	}
 
+	App::Service service;
 	std::shared_ptr<const Config::Settings> pSettings;
-	Stats::Counters counters;
-	std::shared_ptr<Proxy::Runtime> runtime;
-	Health::HealthMonitor* monitor = nullptr;
-	Pool::UpstreamPool* pool = nullptr;
-	std::unique_ptr<Proxy::ConnectionContext> context;
-	std::unique_ptr<Proxy::ProxyServer> server;
+	Stats::Counters& counters;
+	Health::HealthMonitor* monitor;   // of the runtime the service started with
+	Pool::UpstreamPool* pool;
+	Proxy::ProxyServer* server;
 };
 
 std::string randomBytes(std::size_t size, unsigned seed)
@@ -374,6 +380,104 @@ BOOST_AUTO_TEST_CASE(thousands_of_short_sessions_leak_no_descriptors_or_threads)
 	// pool while the next one or two start (measured under ASan: 4 to 9 threads above the
 	// start, kept idle). A leak of one thread per session would be hundreds.
 	BOOST_TEST(waitFor([&] { return threadCount() <= threads + 16; }, 10s), threadCount() << " vs " << threads);
+}
+
+BOOST_AUTO_TEST_CASE(service_view_is_what_the_admin_endpoint_serves)
+{
+	Backend backend(Backend::hold());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}});
+	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
+	Admin::AdminView view = forwarder.service.view();
+	BOOST_TEST(view.pCounters == &forwarder.counters);
+	BOOST_TEST(view.pSettings == forwarder.pSettings);
+	BOOST_TEST_REQUIRE(view.pSnapshot->best() != nullptr);
+	BOOST_TEST(view.pSnapshot->best()->target.toString() == backend.address());
+	BOOST_TEST(view.poolIdle <= 2u);
+	BOOST_TEST(view.poolMaxIdle.count() == forwarder.pool->maxIdle(target).count());
+
+	std::optional<Poco::Net::SocketAddress> admin = forwarder.service.adminAddress();
+	BOOST_TEST_REQUIRE(admin.has_value());
+	Poco::Net::HTTPClientSession session(admin->host().toString(), admin->port());
+	session.setTimeout(Poco::Timespan(10, 0));
+	Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, "/readyz", Poco::Net::HTTPMessage::HTTP_1_1);
+	session.sendRequest(request);
+	Poco::Net::HTTPResponse response;
+	session.receiveResponse(response);
+	BOOST_TEST(response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK); // a healthy target in the view
+}
+
+BOOST_AUTO_TEST_CASE(service_reload_moves_new_sessions_and_keeps_running_ones)
+{
+	Backend first(Backend::echo("first\n"));
+	Backend second(Backend::echo("second\n"));
+	Forwarder forwarder({first.address()}, {{"poolSize", "0"}});
+	Poco::Net::StreamSocket before = forwarder.connect();
+	char banner[6];
+	BOOST_TEST_REQUIRE(before.receiveBytes(banner, 6) == 6);
+
+	forwarder.service.reload(Forwarder::settingsFor({second.address()}, {{"poolSize", "0"}}));
+	BOOST_TEST(forwarder.service.settings()->targets.front().toString() == second.address());
+	Poco::Net::StreamSocket after = forwarder.connect(); // the new runtime had its first round already
+	BOOST_TEST(roundTrip(after, "x") == "second\nx");
+	BOOST_TEST(roundTrip(before, "still here") == "still here");
+}
+
+BOOST_AUTO_TEST_CASE(service_drain_refuses_new_clients_and_waits_for_running_sessions)
+{
+	Backend backend(Backend::echo());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}});
+	Poco::Net::StreamSocket session = forwarder.connect();
+	Backend::sendAll(session, "a");
+	char echoed = 0;
+	BOOST_TEST_REQUIRE(session.receiveBytes(&echoed, 1) == 1);
+	Poco::Net::SocketAddress address = forwarder.service.proxyAddress();
+	auto left = std::async(std::launch::async, [&] { return forwarder.service.drain(20s); });
+	BOOST_TEST(waitFor([&] {
+		try
+		{
+			Poco::Net::StreamSocket late(address);
+			return false;
+		}
+		catch (const Poco::Net::ConnectionRefusedException&)
+		{
+			return true;
+		}
+	}, 10s));
+	BOOST_TEST((left.wait_for(200ms) == std::future_status::timeout)); // the session still runs
+	BOOST_TEST(roundTrip(session, "after") == "after");
+	BOOST_TEST(left.get() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(service_drain_ends_at_its_timeout_or_when_told_and_stop_closes_the_rest)
+{
+	Backend backend(Backend::hold());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}});
+	Poco::Net::StreamSocket session = forwarder.connect();
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.counters.activeSessions == 1; }, 5s));
+	BOOST_TEST(forwarder.service.drain(300ms) == 1);
+	int steps = 0;
+	BOOST_TEST(forwarder.service.drain(600s, [&](std::chrono::milliseconds step) { ++steps; return step <= 100ms; }) == 1);
+	BOOST_TEST(steps == 1);
+	forwarder.service.stop();
+	BOOST_TEST(waitFor([&] { return forwarder.counters.activeSessions == 0; }, 5s));
+	BOOST_TEST(Backend::readAll(session).empty());
+}
+
+BOOST_AUTO_TEST_CASE(service_names_the_admin_address_it_cannot_listen_on)
+{
+	Backend backend(Backend::echo());
+	Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
+	std::string address = taken.address().toString();
+	try
+	{
+		App::Service service(Forwarder::settingsFor({backend.address()}, {{"adminAddr", address}}));
+		BOOST_FAIL("the admin endpoint bound a taken port");
+	}
+	catch (const App::AdminListenException& error)
+	{
+		BOOST_TEST(error.message().find("cannot listen on " + address) != std::string::npos, error.message());
+	}
 }
 
 BOOST_AUTO_TEST_SUITE_END()

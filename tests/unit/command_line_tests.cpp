@@ -1,12 +1,15 @@
 #include "app/CommandLine.h"
 #include "app/ForwardOptimalApp.h"
 
+#include "Poco/Path.h"
 #include "Poco/Util/OptionException.h"
 #include "Poco/Util/OptionSet.h"
 
 #include <boost/test/unit_test.hpp>
 
 using ForwardOptimal::App::CommandLine;
+using ForwardOptimal::App::Invocation;
+using Action = ForwardOptimal::App::Invocation::Action;
 
 namespace {
 
@@ -28,6 +31,14 @@ std::vector<std::string> normalize(std::vector<std::string> args)
 	for (auto& arg : args)
 		pointers.push_back(&arg[0]);
 	return CommandLine::normalize(static_cast<int>(pointers.size()), pointers.data());
+}
+
+Invocation parse(std::vector<std::string> args)
+{
+	args.insert(args.begin(), "ForwardOptimal");
+	OptionsOf app;
+	Poco::Util::OptionSet options = app.options();
+	return CommandLine::parse(normalize(args), options);
 }
 
 } // namespace
@@ -53,6 +64,54 @@ BOOST_AUTO_TEST_CASE(rejects_define_without_key_or_equals)
 {
 	BOOST_CHECK_THROW(CommandLine::splitDefine("updateInterval"), Poco::Util::InvalidArgumentException);
 	BOOST_CHECK_THROW(CommandLine::splitDefine("=5"), Poco::Util::InvalidArgumentException);
+}
+
+BOOST_AUTO_TEST_CASE(parse_serves_config_json_of_the_working_directory_by_default)
+{
+	Invocation invocation = parse({});
+	BOOST_TEST((invocation.action == Action::SERVE));
+	BOOST_TEST(invocation.configPath == Poco::Path("config.json").absolute().toString());
+	BOOST_TEST(invocation.overrides.empty());
+	BOOST_TEST(!invocation.daemon);
+	BOOST_TEST(invocation.serverArguments.empty());
+}
+
+BOOST_AUTO_TEST_CASE(parse_makes_the_config_path_absolute_and_keeps_defines_in_order)
+{
+	Invocation invocation = parse({"-c", "configs/prod.json", "-D", "poolSize=0", "--define=proxyProtocol=v2", "-Dx=1"});
+	BOOST_TEST(invocation.configPath == Poco::Path("configs/prod.json").absolute().toString());
+	BOOST_TEST(Poco::Path(invocation.configPath).isAbsolute());
+	ForwardOptimal::Config::Overrides expected = {{"poolSize", "0"}, {"proxyProtocol", "v2"}, {"x", "1"}};
+	BOOST_TEST((invocation.overrides == expected));
+}
+
+BOOST_AUTO_TEST_CASE(parse_lets_the_first_of_help_version_and_health_check_win_over_the_rest)
+{
+	BOOST_TEST((parse({"-t"}).action == Action::CHECK));
+	BOOST_TEST((parse({"--check", "-help"}).action == Action::HELP));
+	BOOST_TEST((parse({"-version", "-h", "-t"}).action == Action::VERSION));
+	Invocation probe = parse({"-t", "--health-check=http://127.0.0.1:9090/healthz", "-v"});
+	BOOST_TEST((probe.action == Action::HEALTH_CHECK));
+	BOOST_TEST(probe.healthCheckUrl == "http://127.0.0.1:9090/healthz");
+	BOOST_TEST(parse({"-h", "--health-check=http://x/"}).healthCheckUrl.empty());
+}
+
+BOOST_AUTO_TEST_CASE(parse_hands_server_application_options_through_for_poco)
+{
+	Invocation invocation = parse({"--daemon", "-c", "a.json", "--pidfile=/run/fo.pid", "--umask=027"});
+	BOOST_TEST(invocation.daemon);
+	std::vector<std::string> expected = {"--daemon", "--pidfile=/run/fo.pid", "--umask=027"};
+	BOOST_TEST(invocation.serverArguments == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(parse_rejects_what_is_not_a_valid_option)
+{
+	BOOST_CHECK_THROW(parse({"--colour"}), Poco::Util::UnknownOptionException);
+	BOOST_CHECK_THROW(parse({"config.json"}), Poco::Util::UnexpectedArgumentException);
+	BOOST_CHECK_THROW(parse({"-c"}), Poco::Util::MissingArgumentException);
+	BOOST_CHECK_THROW(parse({"-D", "updateInterval"}), Poco::Util::InvalidArgumentException);
+	BOOST_CHECK_THROW(parse({"-t", "-t"}), Poco::Util::DuplicateOptionException);
+	BOOST_CHECK_THROW(parse({"-h", "--colour"}), Poco::Util::OptionException); // help does not hide a mistake
 }
 
 BOOST_AUTO_TEST_CASE(help_mentions_every_option)
