@@ -3,6 +3,7 @@
 #include "BuildInfo.h"
 #include "app/Banner.h"
 #include "app/CommandLine.h"
+#include "app/PortsFile.h"
 #include "admin/AdminServer.h"
 #include "health/HealthMonitor.h"
 #include "health/TcpProber.h"
@@ -221,6 +222,8 @@ void ForwardOptimalApp::defineOptions(OptionSet& options)
 		.required(false).repeatable(false));
 	options.addOption(Option("health-check", "", "GET the URL (the admin /healthz), exit 0 on 2xx, else 1")
 		.required(false).repeatable(false).argument("url"));
+	options.addOption(Option("ports-file", "", "write the listen and admin addresses to the file (JSON) once listening")
+		.required(false).repeatable(false).argument("file"));
 }
 
 
@@ -243,6 +246,8 @@ void ForwardOptimalApp::handleOption(const std::string& name, const std::string&
 	}
 	else if (name == "check")
 		_checkOnly = true;
+	else if (name == "ports-file")
+		_portsFilePath = Poco::Path(value).absolute().toString();
 	else if (name == "health-check")
 	{
 		_healthCheckUrl = value;
@@ -460,6 +465,17 @@ int ForwardOptimalApp::serve()
 		if (!pAdmin->address().host().isLoopback())
 			_logger.warning("⚠️  管理接口监听在非回环地址 " + pAdmin->address().toString()
 				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");
+	}
+	std::unique_ptr<PortsFile> pPortsFile; // removed when serve() returns
+	try
+	{
+		if (!_portsFilePath.empty())
+			pPortsFile = std::make_unique<PortsFile>(_portsFilePath, pServer->address(), pAdmin ? pAdmin->address().toString() : "");
+	}
+	catch (const Poco::Exception& error)
+	{
+		_logger.fatal("❌ 无法写入端口文件 (--ports-file): " + error.displayText());
+		return EXIT_CANTCREAT;
 	}
 
 	int signal;

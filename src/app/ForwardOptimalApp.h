@@ -19,7 +19,7 @@ namespace App {
 /// wiring of the servers, and exit codes. Written in the shape of POCO's SampleServer.
 /// Exit codes (POCO's Application::ExitCode, i.e. sysexits.h):
 ///   0 ok, 64 bad command line, 66 config file missing or unreadable, 69 cannot listen,
-///   70 internal error, 78 invalid configuration.
+///   70 internal error, 73 cannot write the --ports-file, 78 invalid configuration.
 class ForwardOptimalApp: public Poco::Util::ServerApplication
 {
 public:
@@ -56,6 +56,7 @@ private:
 	bool _checkOnly = false;
 	std::string _healthCheckUrl;
 	std::string _configPath;
+	std::string _portsFilePath;   // --ports-file, absolute; "" when not asked for
 	Config::Overrides _overrides;
 	Config::LoadResult _loaded;
 	std::unique_ptr<Config::ConfigException> _pConfigError;
