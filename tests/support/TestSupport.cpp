@@ -203,33 +203,6 @@ int ChildProcess::run(const std::vector<std::string>& argv, std::string& out, st
 }
 
 
-std::string listenAddressFromLog(const std::string& log)
-{
-	const std::string marker = "TCP转发服务器启动成功";
-	const std::string label = "🔗 监听地址: ";
-	std::size_t started = log.find(marker);
-	if (started == std::string::npos)
-		return std::string();
-	std::size_t at = log.find(label, started);
-	if (at == std::string::npos)
-		return std::string();
-	at += label.size();
-	return log.substr(at, log.find('\n', at) - at);
-}
-
-
-std::string adminAddressFromLog(const std::string& log)
-{
-	const std::string label = "管理接口: http://";
-	std::size_t at = log.find(label);
-	if (at == std::string::npos)
-		return std::string();
-	at += label.size();
-	std::size_t end = log.find_first_not_of("0123456789.:[]abcdefABCDEF", at);
-	return log.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
-
-
 namespace {
 
 // The number after `key` in /proc/PID/status, or -1.

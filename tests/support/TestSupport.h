@@ -77,14 +77,6 @@ private:
 	std::thread _errReader;
 };
 
-std::string listenAddressFromLog(const std::string& log);
-	/// The address after "🔗 监听地址: " on the "TCP转发服务器启动成功" side of the log, i.e. the
-	/// address actually bound (with its real port when the config asked for port 0); "" if absent.
-
-std::string adminAddressFromLog(const std::string& log);
-	/// The host:port of the admin endpoint from the "管理接口: http://HOST:PORT ..." line; "" if
-	/// absent.
-
 int openFdCount();
 	/// Descriptors this (test) process holds, from /proc/self/fd.
 
