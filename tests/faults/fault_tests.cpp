@@ -9,18 +9,15 @@
 //   - afterwards its sessions, descriptors (/proc/PID/fd) and threads (/proc/PID/status) are
 //     back to where they were, within a small bound, waited for with generous deadlines;
 //   - bytes that did get through a broken session are an intact prefix of what was sent.
+#include "AdminClient.h"
 #include "Pattern.h"
 #include "RawSend.h"
+#include "RunningProxy.h"
+#include "SettingsBuilder.h"
 #include "TestSupport.h"
 
 #include "Poco/JSON/Array.h"
 #include "Poco/JSON/Object.h"
-#include "Poco/JSON/Parser.h"
-#include "Poco/Net/HTTPClientSession.h"
-#include "Poco/Net/HTTPRequest.h"
-#include "Poco/Net/HTTPResponse.h"
-#include "Poco/Net/NetException.h"
-#include "Poco/StreamCopier.h"
 
 #include <boost/test/unit_test.hpp>
 
@@ -321,128 +318,6 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
-// ForwardOptimal.
-
-struct Reply
-{
-	int status = 0;
-	std::string body;
-};
-
-Reply http(const std::string& address, const std::string& path)
-{
-	std::size_t colon = address.rfind(':');
-	Poco::Net::HTTPClientSession session(address.substr(0, colon), static_cast<Poco::UInt16>(std::stoi(address.substr(colon + 1))));
-	session.setTimeout(Poco::Timespan(10, 0));
-	Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
-	session.sendRequest(request);
-	Poco::Net::HTTPResponse response;
-	std::istream& in = session.receiveResponse(response);
-	Reply reply;
-	reply.status = response.getStatus();
-	Poco::StreamCopier::copyToString(in, reply.body);
-	return reply;
-}
-
-struct Usage
-{
-	int fds = 0;
-	int threads = 0;
-	long rssKiB = 0;
-};
-
-class Proxy
-{
-public:
-	// In front of `target`, probing every 0.3 s, admin on a free port; `extra` adds keys.
-	// With `descriptorLimit`, RLIMIT_NOFILE (soft and hard) is set to it before exec.
-	Proxy(const std::string& target, const std::string& extra, int descriptorLimit = 0):
-		_config(_dir.write("fo.json", "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + target + "\"],"
-			" \"updateInterval\": 0.3, \"failureInterval\": 0.3, \"adminAddr\": \"127.0.0.1:0\"" + extra + "}")),
-		_process(command(_config, descriptorLimit))
-	{
-		if (!_process.waitForOutput("管理接口: http://", 20s))
-			throw std::runtime_error("ForwardOptimal did not start: " + _process.all());
-		std::string log = _process.all();
-		_admin = adminAddressFromLog(log);
-		_address = listenAddressFromLog(log);
-	}
-
-	const std::string& address() const { return _address; }
-	pid_t pid() const { return _process.pid(); }
-	std::string log() const { return _process.all(); }
-
-	double metric(const std::string& series) const
-	{
-		// The admin endpoint shares the process's descriptors: asked while a case has them all
-		// taken, it resets the request. Asked again once the sessions free some (10 s at most).
-		std::string body;
-		for (auto deadline = std::chrono::steady_clock::now() + 10s;;)
-		{
-			try
-			{
-				body = http(_admin, "/metrics").body;
-				break;
-			}
-			catch (const Poco::Net::NetException&)
-			{
-				if (std::chrono::steady_clock::now() >= deadline)
-					throw;
-				std::this_thread::sleep_for(100ms);
-			}
-		}
-		std::size_t at = body.find("\n" + series + " ");
-		return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
-	}
-
-	double active() const { return metric("forwardoptimal_connections_active"); }
-	double refused(const std::string& reason) const
-	{
-		return metric("forwardoptimal_connections_refused_total{reason=\"" + reason + "\"}");
-	}
-
-	Poco::JSON::Object::Ptr status() const
-	{
-		return Poco::JSON::Parser().parse(http(_admin, "/status").body).extract<Poco::JSON::Object::Ptr>();
-	}
-
-	bool running() { return !_process.waitExit(0ms); }
-
-	// Still running, and answering.
-	bool alive()
-	{
-		if (_process.waitExit(0ms))
-			return false;
-		try
-		{
-			return http(_admin, "/healthz").status == 200;
-		}
-		catch (const Poco::Exception&)
-		{
-			return false;
-		}
-	}
-
-	Usage usage() const { return Usage{openFdCount(pid()), threadCount(pid()), residentKiB(pid())}; }
-
-private:
-	static std::vector<std::string> command(const std::string& config, int descriptorLimit)
-	{
-		if (descriptorLimit <= 0)
-			return {binaryPath(), "-c", config};
-		// The shell's ulimit sets the soft and the hard limit, so ForwardOptimal cannot raise it.
-		return {"/bin/sh", "-c", "ulimit -n " + std::to_string(descriptorLimit) + " && exec \"$0\" \"$@\"",
-			binaryPath(), "-c", config};
-	}
-
-	TempDir _dir;
-	std::string _config;
-	ChildProcess _process;
-	std::string _admin;
-	std::string _address;
-};
-
-// ---------------------------------------------------------------------------------------------
 // Sessions.
 
 // A session that keeps exchanging verified 4 KiB round trips through the proxy on its own
@@ -617,18 +492,31 @@ Fate fateOf(bool echoed, const std::string& problem)
 // One case's world: a peer, ForwardOptimal in front of it, a healthy session through it, and
 // the proxy's usage once all that has settled.
 
+struct Usage
+{
+	int fds = 0;
+	int threads = 0;
+	long rssKiB = 0;
+};
+
 struct Scene
 {
-	Scene(const std::string& extra, int maxConnections_, int descriptorLimit = 0, unsigned poolSize = 2):
+	// ForwardOptimal in front of the peer, probing every 0.3 s; `keys` adds to or overrides that.
+	// With `descriptorLimit`, RLIMIT_NOFILE (soft and hard) is set to it before exec.
+	Scene(const SettingsBuilder& keys, int maxConnections_, int descriptorLimit = 0, int poolSize = 2):
 		maxConnections(maxConnections_),
-		proxy(peer.address(), ", \"maxConnections\": " + std::to_string(maxConnections_)
-			+ ", \"poolSize\": " + std::to_string(poolSize) + extra, descriptorLimit)
+		proxy(SettingsBuilder::loopback({peer.address()}).set("updateInterval", 0.3).set("failureInterval", 0.3)
+			.set("maxConnections", maxConnections_).set("poolSize", poolSize).merge(keys), {}, limited(descriptorLimit)),
+		// The admin endpoint shares the process's descriptors: asked while a case has them all
+		// taken, it resets the request. Asked again once the sessions free some (10 s at most).
+		admin(proxy.admin(10s)),
+		address(proxy.listen().toString())
 	{
-		healthy = std::make_unique<HealthySession>(proxy.address());
+		healthy = std::make_unique<HealthySession>(address);
 		BOOST_TEST_REQUIRE(healthy->progresses(), healthy->problem());
-		BOOST_TEST_REQUIRE(waitFor([&] { return proxy.metric("forwardoptimal_pool_idle_connections") == poolSize; }, 20s));
+		BOOST_TEST_REQUIRE(waitFor([&] { return admin.metric("forwardoptimal_pool_idle_connections") == poolSize; }, 20s));
 		// A probe or an admin request holds a descriptor for a moment: the fewest seen is the baseline.
-		baseline = proxy.usage();
+		baseline = usage();
 		for (int i = 0; i < 20; ++i)
 		{
 			std::this_thread::sleep_for(10ms);
@@ -638,18 +526,48 @@ struct Scene
 			<< baseline.rssKiB << " KiB resident");
 	}
 
+	static ProxyOptions limited(int descriptorLimit)
+	{
+		ProxyOptions options;
+		options.descriptorLimit = descriptorLimit;
+		return options;
+	}
+
+	double active() const { return admin.metric("forwardoptimal_connections_active"); }
+	double refused(const std::string& reason) const
+	{
+		return admin.metric("forwardoptimal_connections_refused_total", {{"reason", reason}});
+	}
+
+	// Still running, and answering.
+	bool alive()
+	{
+		if (!proxy.running())
+			return false;
+		try
+		{
+			return proxy.admin().statusCode("/healthz") == 200;
+		}
+		catch (const Poco::Exception&)
+		{
+			return false;
+		}
+	}
+
+	Usage usage() const { return Usage{openFdCount(proxy.pid()), threadCount(proxy.pid()), residentKiB(proxy.pid())}; }
+
 	// The checks every case ends with; `active` is the number of sessions expected to remain
 	// besides the healthy one.
 	void verifyAftermath(int active = 0)
 	{
 		BOOST_TEST(healthy->progresses(), "the healthy session was disturbed: " << healthy->problem());
-		BOOST_TEST(proxy.alive(), proxy.log());
-		BOOST_TEST(waitFor([&] { return proxy.active() == 1 + active; }, 30s),
-			"sessions still active: " << proxy.active() << ", expected " << 1 + active);
+		BOOST_TEST(alive(), proxy.log());
+		BOOST_TEST(waitFor([&] { return this->active() == 1 + active; }, 30s),
+			"sessions still active: " << this->active() << ", expected " << 1 + active);
 		Usage now;
-		BOOST_TEST(waitFor([&] { now = proxy.usage(); return now.fds <= baseline.fds; }, 30s),
+		BOOST_TEST(waitFor([&] { now = usage(); return now.fds <= baseline.fds; }, 30s),
 			"descriptors: " << now.fds << " now, " << baseline.fds << " at the start:" << descriptors(proxy.pid()));
-		now = proxy.usage();
+		now = usage();
 		// Idle pool threads may stay for a while; never more than maxConnections of them.
 		BOOST_TEST(now.threads <= baseline.threads + maxConnections,
 			"threads: " << now.threads << " now, " << baseline.threads << " at the start");
@@ -667,7 +585,9 @@ struct Scene
 
 	int maxConnections;
 	Peer peer;
-	Proxy proxy;
+	RunningProxy proxy;
+	AdminClient admin;
+	std::string address;   // where clients connect
 	std::unique_ptr<HealthySession> healthy;
 	Usage baseline;
 };
@@ -678,8 +598,8 @@ BOOST_AUTO_TEST_SUITE(fault_tests)
 
 BOOST_AUTO_TEST_CASE(an_upstream_killed_mid_stream_ends_only_its_own_session)
 {
-	Scene scene("", 64);
-	Stream victim(scene.proxy.address(), "echo victim");
+	Scene scene({}, 64);
+	Stream victim(scene.address, "echo victim");
 	pid_t upstream = scene.peer.sessionPid("victim", 20s);
 	BOOST_TEST_REQUIRE(upstream > 0, scene.peer.output());
 	BOOST_TEST_REQUIRE(waitFor([&] { return victim.received() >= 4u * 1024 * 1024; }, 30s));
@@ -694,8 +614,8 @@ BOOST_AUTO_TEST_CASE(an_upstream_killed_mid_stream_ends_only_its_own_session)
 
 BOOST_AUTO_TEST_CASE(an_upstream_reset_reaches_its_client_and_no_other)
 {
-	Scene scene("", 64);
-	Stream victim(scene.proxy.address(), "reset victim 1000000");
+	Scene scene({}, 64);
+	Stream victim(scene.address, "reset victim 1000000");
 	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
 	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
 	BOOST_TEST(upstream->how == "reset-sent");
@@ -710,8 +630,8 @@ BOOST_AUTO_TEST_CASE(an_upstream_reset_reaches_its_client_and_no_other)
 
 BOOST_AUTO_TEST_CASE(an_upstream_that_never_reads_costs_a_thread_only_until_the_idle_timeout)
 {
-	Scene scene(", \"idleTimeout\": 1", 64);
-	Stream victim(scene.proxy.address(), "stall victim");
+	Scene scene(SettingsBuilder().set("idleTimeout", 1), 64);
+	Stream victim(scene.address, "stall victim");
 	BOOST_TEST_REQUIRE(scene.peer.sessionPid("victim", 20s) > 0, scene.peer.output()); // the session is relaying
 	// The client's writes fill every buffer on the way and then block; the idle timeout must
 	// end the session, which unblocks the client with an error.
@@ -724,8 +644,8 @@ BOOST_AUTO_TEST_CASE(an_upstream_that_never_reads_costs_a_thread_only_until_the_
 
 BOOST_AUTO_TEST_CASE(a_client_that_resets_mid_stream_is_cleaned_up_and_its_upstream_reset)
 {
-	Scene scene("", 64);
-	Client victim(scene.proxy.address());
+	Scene scene({}, 64);
+	Client victim(scene.address);
 	BOOST_TEST_REQUIRE(victim.send("echo victim\n"));
 	std::uint64_t offset = 0;
 	for (int i = 0; i < 64; ++i, offset += 16384)
@@ -748,8 +668,8 @@ BOOST_AUTO_TEST_CASE(a_client_that_resets_mid_stream_is_cleaned_up_and_its_upstr
 
 BOOST_AUTO_TEST_CASE(a_client_process_killed_with_sigkill_is_cleaned_up)
 {
-	Scene scene("", 64);
-	ChildProcess victim({peerPath(), "client", scene.proxy.address(), "victim"});
+	Scene scene({}, 64);
+	ChildProcess victim({peerPath(), "client", scene.address, "victim"});
 	BOOST_TEST_REQUIRE(victim.waitForOutput("sent 1 MiB", 20s), victim.all());
 	BOOST_TEST_REQUIRE(scene.peer.sessionPid("victim", 20s) > 0, scene.peer.output());
 	victim.signal(SIGKILL); // it never read the echo: the kernel resets its connection
@@ -764,12 +684,12 @@ BOOST_AUTO_TEST_CASE(a_client_process_killed_with_sigkill_is_cleaned_up)
 
 BOOST_AUTO_TEST_CASE(memory_stays_bounded_while_clients_do_not_read_a_flooding_upstream)
 {
-	Scene scene(", \"idleTimeout\": 60", 64);
+	Scene scene(SettingsBuilder().set("idleTimeout", 60), 64);
 	constexpr int FLOODS = 8;
 	std::vector<std::unique_ptr<Client>> clients;
 	for (int i = 0; i < FLOODS; ++i)
 	{
-		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		clients.push_back(std::make_unique<Client>(scene.address));
 		BOOST_TEST_REQUIRE(clients.back()->send("flood f" + std::to_string(i) + "\n"));
 	}
 	for (int i = 0; i < FLOODS; ++i)
@@ -781,7 +701,7 @@ BOOST_AUTO_TEST_CASE(memory_stays_bounded_while_clients_do_not_read_a_flooding_u
 	auto until = std::chrono::steady_clock::now() + 3s;
 	while (std::chrono::steady_clock::now() < until)
 	{
-		highest = std::max(highest, scene.proxy.usage().rssKiB);
+		highest = std::max(highest, scene.usage().rssKiB);
 		std::this_thread::sleep_for(50ms);
 	}
 	BOOST_TEST_MESSAGE("resident: " << scene.baseline.rssKiB << " KiB before, at most " << highest << " KiB while flooded");
@@ -805,22 +725,22 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 	// 127.0.0.2 opens 40 connections and never says a word; 16 threads in all, at most 8
 	// sessions per address. The healthy session comes from 127.0.0.1.
 	constexpr int PER_SOURCE = 8, SILENT = 40;
-	Scene scene(", \"maxConnectionsPerSource\": " + std::to_string(PER_SOURCE) + ", \"maxQueued\": 64, \"idleTimeout\": 5", 16);
+	Scene scene(SettingsBuilder().set("maxConnectionsPerSource", PER_SOURCE).set("maxQueued", 64).set("idleTimeout", 5), 16);
 	std::vector<std::unique_ptr<Client>> silent;
 	for (int i = 0; i < SILENT; ++i)
-		silent.push_back(std::make_unique<Client>(scene.proxy.address(), "127.0.0.2"));
-	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.refused("per_source_limit") == SILENT - PER_SOURCE; }, 20s),
-		"refused per source: " << scene.proxy.refused("per_source_limit"));
-	BOOST_TEST(scene.proxy.active() == 1 + PER_SOURCE);
+		silent.push_back(std::make_unique<Client>(scene.address, "127.0.0.2"));
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.refused("per_source_limit") == SILENT - PER_SOURCE; }, 20s),
+		"refused per source: " << scene.refused("per_source_limit"));
+	BOOST_TEST(scene.active() == 1 + PER_SOURCE);
 
 	// Another address is served at once, while 127.0.0.2 still holds its 8 sessions.
 	{
-		Client other(scene.proxy.address(), "127.0.0.3");
+		Client other(scene.address, "127.0.0.3");
 		std::string problem;
 		BOOST_TEST(other.send("echo other\n"));
 		BOOST_TEST(other.sendPattern(0, 65536));
 		BOOST_TEST(other.expectPattern(0, 65536, problem), problem);
-		BOOST_TEST(scene.proxy.active() == 1 + PER_SOURCE + 1, "127.0.0.2's sessions ended too early to tell");
+		BOOST_TEST(scene.active() == 1 + PER_SOURCE + 1, "127.0.0.2's sessions ended too early to tell");
 	}
 
 	// The refused ones were reset at once; the others end at the idle timeout, with a FIN.
@@ -838,11 +758,11 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 	silent.clear();
 
 	// Every place was given back: 127.0.0.2 gets its 8 sessions again (and not a 9th).
-	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.active() == 1; }, 30s));
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.active() == 1; }, 30s));
 	std::vector<std::unique_ptr<Client>> again;
 	for (int i = 0; i < PER_SOURCE + 1; ++i)
 	{
-		again.push_back(std::make_unique<Client>(scene.proxy.address(), "127.0.0.2"));
+		again.push_back(std::make_unique<Client>(scene.address, "127.0.0.2"));
 		BOOST_TEST(again.back()->send("echo again" + std::to_string(i) + "\n"));
 		BOOST_TEST(again.back()->sendPattern(0, 1024));
 	}
@@ -853,7 +773,7 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 		served += client->expectPattern(0, 1024, problem, 10s);
 	}
 	BOOST_TEST(served == PER_SOURCE);
-	BOOST_TEST(scene.proxy.refused("per_source_limit") == SILENT - PER_SOURCE + 1);
+	BOOST_TEST(scene.refused("per_source_limit") == SILENT - PER_SOURCE + 1);
 	BOOST_TEST(scene.proxy.log().find("⛔ 来源地址的并发连接数已达上限 (maxConnectionsPerSource): 立即关闭新连接 127.0.0.2:")
 		!= std::string::npos, scene.proxy.log());
 	again.clear();
@@ -865,16 +785,16 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 	// 64 descriptors in all: 16 sessions hold 32, the queue takes what is left, and the next
 	// clients wait in the listen backlog while accept() fails with EMFILE.
 	constexpr int LIMIT = 64;
-	Scene scene(", \"maxQueued\": 256, \"idleTimeout\": 120", 16, LIMIT, 0);
+	Scene scene(SettingsBuilder().set("maxQueued", 256).set("idleTimeout", 120), 16, LIMIT, 0);
 	std::vector<std::unique_ptr<Client>> clients;
 	for (int i = 0; i < 15; ++i)
 	{
-		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		clients.push_back(std::make_unique<Client>(scene.address));
 		BOOST_TEST_REQUIRE(clients.back()->send("echo hold" + std::to_string(i) + "\n"));
 	}
-	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.active() == 16; }, 20s));
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.active() == 16; }, 20s));
 	for (int i = 0; i < 60; ++i)
-		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		clients.push_back(std::make_unique<Client>(scene.address));
 	BOOST_TEST_REQUIRE(waitFor([&] { return openFdCount(scene.proxy.pid()) >= LIMIT; }, 20s),
 		"descriptors: " << openFdCount(scene.proxy.pid()));
 
@@ -895,14 +815,14 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 	int attempts = 0;
 	BOOST_TEST(waitFor([&] {
 		++attempts;
-		Client client(scene.proxy.address());
+		Client client(scene.address);
 		std::string problem;
 		return client.send("echo recovered" + std::to_string(attempts) + "\n") && client.sendPattern(0, 4096)
 			&& client.expectPattern(0, 4096, problem, 5s);
 	}, 60s), "no client was served after the descriptors were freed (" << attempts << " attempts)");
 	BOOST_TEST(scene.proxy.log().find("节点离线") == std::string::npos, scene.proxy.log());
 	BOOST_TEST(scene.proxy.log().find("服务暂停") == std::string::npos, scene.proxy.log());
-	BOOST_TEST_MESSAGE("refused for want of descriptors: " << scene.proxy.refused("resource_shortage")
+	BOOST_TEST_MESSAGE("refused for want of descriptors: " << scene.refused("resource_shortage")
 		<< "; served after " << attempts << " attempt(s)");
 	scene.verifyAftermath();
 }
@@ -913,14 +833,14 @@ BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blam
 	// clients before their sessions can open an upstream socket, whose socket() then fails
 	// with EMFILE. Those clients are refused; the target is not to blame.
 	constexpr int LIMIT = 48;
-	Scene scene(", \"maxQueued\": 256, \"idleTimeout\": 120", 64, LIMIT, 0);
+	Scene scene(SettingsBuilder().set("maxQueued", 256).set("idleTimeout", 120), 64, LIMIT, 0);
 	int served = 0, refused = 0, other = 0;
-	for (int round = 0; round < 5 && scene.proxy.refused("resource_shortage") <= 0; ++round)
+	for (int round = 0; round < 5 && scene.refused("resource_shortage") <= 0; ++round)
 	{
 		std::vector<std::unique_ptr<Client>> clients;
 		for (int i = 0; i < 60; ++i)
 		{
-			clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+			clients.push_back(std::make_unique<Client>(scene.address));
 			clients.back()->send("echo burst" + std::to_string(round) + "-" + std::to_string(i) + "\n");
 			clients.back()->sendPattern(0, 1024);
 		}
@@ -936,9 +856,9 @@ BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blam
 		}
 	}
 	BOOST_TEST_MESSAGE("served " << served << ", refused " << refused << ", other " << other
-		<< "; resource_shortage " << scene.proxy.refused("resource_shortage"));
-	BOOST_TEST(scene.proxy.refused("resource_shortage") > 0);
-	BOOST_TEST(scene.proxy.refused("resource_shortage") == refused); // each refusal counted, under its reason
+		<< "; resource_shortage " << scene.refused("resource_shortage"));
+	BOOST_TEST(scene.refused("resource_shortage") > 0);
+	BOOST_TEST(scene.refused("resource_shortage") == refused); // each refusal counted, under its reason
 	BOOST_TEST(other == 0);
 	BOOST_TEST(scene.proxy.log().find("节点离线") == std::string::npos, scene.proxy.log());
 	BOOST_TEST(scene.proxy.log().find("服务暂停") == std::string::npos, scene.proxy.log());
@@ -950,11 +870,11 @@ BOOST_AUTO_TEST_CASE(a_connection_flood_beyond_threads_and_queue_is_refused_coun
 	// 8 threads (one is the healthy session's) and 4 places in the queue; 100 clients at once,
 	// each sending 1 KiB and waiting for its echo before it lets go of its thread.
 	constexpr int FLOOD = 100;
-	Scene scene(", \"maxQueued\": 4, \"idleTimeout\": 60", 8);
+	Scene scene(SettingsBuilder().set("maxQueued", 4).set("idleTimeout", 60), 8);
 	std::vector<std::unique_ptr<Client>> clients;
 	for (int i = 0; i < FLOOD; ++i)
 	{
-		clients.push_back(std::make_unique<Client>(scene.proxy.address()));
+		clients.push_back(std::make_unique<Client>(scene.address));
 		clients.back()->send("echo flood" + std::to_string(i) + "\n");
 		clients.back()->sendPattern(0, 1024);
 	}
@@ -977,11 +897,11 @@ BOOST_AUTO_TEST_CASE(a_connection_flood_beyond_threads_and_queue_is_refused_coun
 	BOOST_TEST(refused > 0); // the threads and the queue really ran out
 	BOOST_TEST(served >= 4); // the first four always find the queue empty; how many more get a thread depends on timing
 	// The counters tell the truth: every refusal under "overload", every other one accepted.
-	BOOST_TEST(scene.proxy.refused("overload") == refused);
-	BOOST_TEST(scene.proxy.metric("forwardoptimal_connections_accepted_total") == served + 1);
+	BOOST_TEST(scene.refused("overload") == refused);
+	BOOST_TEST(scene.admin.metric("forwardoptimal_connections_accepted_total") == served + 1);
 
 	// And it is over: a new client is served at once.
-	Client after(scene.proxy.address());
+	Client after(scene.address);
 	std::string problem;
 	BOOST_TEST(after.send("echo after\n"));
 	BOOST_TEST(after.sendPattern(0, 65536));
@@ -997,7 +917,7 @@ BOOST_AUTO_TEST_CASE(a_target_flapping_every_second_for_a_minute_never_hands_out
 	// second for a minute while short sessions run back to back. Each must be served intact
 	// or refused cleanly, and every refusal must be one the proxy counted: a stale pooled
 	// socket handed out would end a session without a counted refusal.
-	Scene scene(", \"idleTimeout\": 60", 64);
+	Scene scene(SettingsBuilder().set("idleTimeout", 60), 64);
 	std::shared_mutex flip;            // sessions share it; a flip takes it alone, between sessions
 	std::atomic<bool> done{false};
 	std::atomic<int> phase{0};         // even: up, odd: down
@@ -1009,7 +929,7 @@ BOOST_AUTO_TEST_CASE(a_target_flapping_every_second_for_a_minute_never_hands_out
 		{
 			{
 				std::shared_lock<std::shared_mutex> lock(flip);
-				Client client(scene.proxy.address());
+				Client client(scene.address);
 				++made;
 				client.send("echo flap" + std::to_string(n) + "\n");
 				client.sendPattern(0, 16384);
@@ -1047,28 +967,28 @@ BOOST_AUTO_TEST_CASE(a_target_flapping_every_second_for_a_minute_never_hands_out
 		upPhasesServed += p % 2 == 0 && count > 0;
 	BOOST_TEST_MESSAGE(made << " sessions: " << served << " served, " << refused << " refused (" << resetInConnect
 		<< " of them reset before connect() returned), " << broken << " broken; served in " << upPhasesServed << " of " << FLIPS / 2 << " up phases; pooled sockets discarded: "
-		<< scene.proxy.metric("forwardoptimal_pool_discarded_total"));
+		<< scene.admin.metric("forwardoptimal_pool_discarded_total"));
 	BOOST_TEST(broken == 0, broken << " sessions broke, the first: " << firstBroken);
 	BOOST_TEST(upPhasesServed >= FLIPS / 4, "served in only " << upPhasesServed << " up phases");
 	BOOST_TEST(refused > 0);
-	BOOST_TEST_REQUIRE(waitFor([&] { return scene.proxy.active() == 1; }, 30s));
-	BOOST_TEST(scene.proxy.metric("forwardoptimal_connections_accepted_total") == made + 1);
-	BOOST_TEST(scene.proxy.refused("no_healthy_target") + scene.proxy.refused("no_reachable_target") == refused);
-	BOOST_TEST(scene.proxy.refused("overload") == 0);
+	BOOST_TEST_REQUIRE(waitFor([&] { return scene.active() == 1; }, 30s));
+	BOOST_TEST(scene.admin.metric("forwardoptimal_connections_accepted_total") == made + 1);
+	BOOST_TEST(scene.refused("no_healthy_target") + scene.refused("no_reachable_target") == refused);
+	BOOST_TEST(scene.refused("overload") == 0);
 
 	// /status says what is true, both ways.
 	auto state = [&] {
-		Poco::JSON::Object::Ptr status = scene.proxy.status();
+		Poco::JSON::Object::Ptr status = scene.admin.status();
 		Poco::JSON::Object::Ptr target = status->getArray("targets")->getObject(0);
 		return std::make_pair(status->getValue<std::string>("state"), target->getValue<bool>("healthy"));
 	};
 	BOOST_TEST((waitFor([&] { return state() == std::make_pair(std::string("serving"), true); }, 20s)));
 	scene.peer.stop();
 	BOOST_TEST((waitFor([&] { return state() == std::make_pair(std::string("paused"), false); }, 20s)));
-	BOOST_TEST(scene.proxy.status()->getArray("targets")->getObject(0)->getValue<std::string>("lastError") == "connection refused");
+	BOOST_TEST(scene.admin.status()->getArray("targets")->getObject(0)->getValue<std::string>("lastError") == "connection refused");
 	scene.peer.start();
 	BOOST_TEST((waitFor([&] { return state() == std::make_pair(std::string("serving"), true); }, 20s)));
-	BOOST_TEST(scene.proxy.status()->getValue<std::string>("best") == scene.peer.address());
+	BOOST_TEST(scene.admin.status()->getValue<std::string>("best") == scene.peer.address());
 	scene.verifyAftermath();
 }
 

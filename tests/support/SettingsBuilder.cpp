@@ -76,6 +76,14 @@ SettingsBuilder& SettingsBuilder::remove(const std::string& key)
 }
 
 
+SettingsBuilder& SettingsBuilder::merge(const SettingsBuilder& other)
+{
+	for (const auto& [key, json] : other._entries)
+		setJson(key, json);
+	return *this;
+}
+
+
 std::string SettingsBuilder::text() const
 {
 	std::string text = "{";

@@ -34,6 +34,8 @@ public:
 	SettingsBuilder& setJson(const std::string& key, const std::string& json);
 		/// Any JSON text as the value, written as given (a `logging` section, a wrong type...).
 	SettingsBuilder& remove(const std::string& key);
+	SettingsBuilder& merge(const SettingsBuilder& other);
+		/// Sets every key of `other` here, in its order.
 
 	std::string text() const;
 		/// The JSON object, one key per line.
