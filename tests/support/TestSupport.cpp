@@ -68,7 +68,7 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 }
 
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir)
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir, int inheritedFd)
 {
 	int outPipe[2];
 	int errPipe[2];
@@ -81,8 +81,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
 	posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
 	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
 	// Nothing else of the test process may leak into the child: an inherited listening socket
-	// would keep a "stopped" test backend reachable for as long as the child runs.
-	posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+	// would keep a "stopped" test backend reachable for as long as the child runs. (dup2 onto
+	// itself clears close-on-exec, as POSIX asks of posix_spawn_file_actions_adddup2.)
+	if (inheritedFd >= 0)
+		posix_spawn_file_actions_adddup2(&actions, inheritedFd, 3);
+	posix_spawn_file_actions_addclosefrom_np(&actions, inheritedFd >= 0 ? 4 : 3);
 	if (!workingDir.empty())
 		posix_spawn_file_actions_addchdir_np(&actions, workingDir.c_str());
 

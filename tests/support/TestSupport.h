@@ -43,7 +43,9 @@ private:
 class ChildProcess
 {
 public:
-	ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir = std::string());
+	ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir = std::string(), int inheritedFd = -1);
+		/// With `inheritedFd`, the child gets that descriptor (a socket the test bound to port 0)
+		/// as its descriptor 3 and nothing else of the test's.
 	~ChildProcess();
 	ChildProcess(const ChildProcess&) = delete;
 	ChildProcess& operator=(const ChildProcess&) = delete;
