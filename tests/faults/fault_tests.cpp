@@ -10,8 +10,9 @@
 //     back to where they were, within a small bound, waited for with generous deadlines;
 //   - bytes that did get through a broken session are an intact prefix of what was sent.
 #include "AdminClient.h"
-#include "Pattern.h"
-#include "RawSend.h"
+#include "FaultPeer.h"
+#include "PatternSessions.h"
+#include "RawClient.h"
 #include "RunningProxy.h"
 #include "SettingsBuilder.h"
 #include "TestSupport.h"
@@ -24,19 +25,13 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <shared_mutex>
 #include <thread>
 #include <utility>
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace ForwardOptimal::Test;
@@ -63,434 +58,10 @@ std::string descriptors(pid_t pid)
 	return list;
 }
 
-// The rest of the first whole line of `text` that starts with `prefix`, or nothing.
-std::optional<std::string> lineAfter(const std::string& text, const std::string& prefix)
-{
-	for (std::size_t at = 0; at < text.size();)
-	{
-		std::size_t end = text.find('\n', at);
-		if (end == std::string::npos)
-			break; // a line still being written
-		if (text.compare(at, prefix.size(), prefix) == 0)
-			return text.substr(at + prefix.size(), end - at - prefix.size());
-		at = end + 1;
-	}
-	return std::nullopt;
-}
-
-std::string peerPath()
-{
-	const char* path = std::getenv("FO_FAULT_PEER");
-	if (!path || !*path)
-		throw std::runtime_error("FO_FAULT_PEER is not set: run the test through ctest");
-	return path;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Plain sockets: the clients must be able to bind a source address, reset, and stop reading.
-
-sockaddr_in ipv4(const std::string& hostPort)
-{
-	sockaddr_in address{};
-	address.sin_family = AF_INET;
-	std::size_t colon = hostPort.rfind(':');
-	if (colon == std::string::npos || ::inet_pton(AF_INET, hostPort.substr(0, colon).c_str(), &address.sin_addr) != 1)
-		throw std::runtime_error("not an IPv4 host:port: " + hostPort);
-	address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(hostPort.substr(colon + 1))));
-	return address;
-}
-
-enum class Outcome { DATA, CLOSED, RESET, TIMEOUT };
-
-const char* toString(Outcome outcome)
-{
-	switch (outcome)
-	{
-	case Outcome::DATA: return "data";
-	case Outcome::CLOSED: return "closed (FIN)";
-	case Outcome::RESET: return "reset";
-	case Outcome::TIMEOUT: return "timeout";
-	}
-	return "?";
-}
-
-// Waits up to `timeout` for bytes: DATA with `got` > 0, or how the stream ended.
-Outcome receiveSome(int fd, char* buffer, std::size_t size, std::chrono::milliseconds timeout, std::size_t& got)
-{
-	got = 0;
-	pollfd entry{fd, POLLIN, 0};
-	int ready;
-	do
-		ready = ::poll(&entry, 1, static_cast<int>(timeout.count()));
-	while (ready < 0 && errno == EINTR);
-	if (ready == 0)
-		return Outcome::TIMEOUT;
-	ssize_t n;
-	do
-		n = ::recv(fd, buffer, size, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
-	{
-		got = static_cast<std::size_t>(n);
-		return Outcome::DATA;
-	}
-	if (n == 0)
-		return Outcome::CLOSED;
-	if (errno == EAGAIN)
-		return Outcome::TIMEOUT;
-	return Outcome::RESET; // ECONNRESET, or EPIPE after one
-}
-
-// A client connection to `to`, from `from` (any loopback address) when given.
-// A proxy that refuses a client resets it at once, and the reset can arrive before the
-// client's connect() returns: then connect() fails with ECONNRESET. That is a refusal like
-// any other, so the failure is kept (connectError()) and the connection reads as reset.
-class Client
-{
-public:
-	explicit Client(const std::string& to, const std::string& from = std::string())
-	{
-		_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (!from.empty())
-		{
-			sockaddr_in source = ipv4(from + ":0");
-			if (::bind(_fd, reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0)
-				throw std::runtime_error("bind " + from + ": " + std::strerror(errno));
-		}
-		sockaddr_in address = ipv4(to);
-		if (::connect(_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
-			_connectError = errno;
-	}
-
-	int connectError() const { return _connectError; }
-
-	~Client() { close(); }
-	Client(const Client&) = delete;
-	Client& operator=(const Client&) = delete;
-
-	int fd() const { return _fd; }
-
-	bool send(const std::string& bytes) { return send(bytes.data(), bytes.size()); }
-
-	bool send(const char* data, std::size_t size) { return sendAll(_fd, data, size); }
-
-	bool sendPattern(std::uint64_t offset, std::size_t size)
-	{
-		std::string chunk(size, '\0');
-		fillPattern(chunk.data(), size, offset);
-		return send(chunk);
-	}
-
-	// Reads exactly `size` bytes of the pattern from `offset` on; false (with the reason) if the
-	// stream ends, stalls for `timeout`, or carries anything else.
-	bool expectPattern(std::uint64_t offset, std::size_t size, std::string& problem,
-		std::chrono::milliseconds timeout = std::chrono::milliseconds(20000))
-	{
-		if (_connectError != 0)
-		{
-			problem = _connectError == ECONNRESET ? "reset after 0 of " + std::to_string(size) + " bytes (in connect)"
-				: std::string("connect: ") + std::strerror(_connectError);
-			return false;
-		}
-		std::string data(size, '\0');
-		std::size_t have = 0;
-		while (have < size)
-		{
-			std::size_t got = 0;
-			Outcome outcome = receiveSome(_fd, data.data() + have, size - have, timeout, got);
-			if (outcome != Outcome::DATA)
-			{
-				problem = std::string(toString(outcome)) + " after " + std::to_string(have) + " of " + std::to_string(size) + " bytes";
-				return false;
-			}
-			have += got;
-		}
-		if (!matchesPattern(data.data(), size, offset))
-		{
-			problem = "bytes differ from the pattern";
-			return false;
-		}
-		return true;
-	}
-
-	// Waits for the end of the stream, discarding nothing: any byte that arrives is an error.
-	Outcome expectEnd(std::chrono::milliseconds timeout)
-	{
-		if (_connectError == ECONNRESET)
-			return Outcome::RESET;
-		char byte;
-		std::size_t got = 0;
-		return receiveSome(_fd, &byte, 1, timeout, got);
-	}
-
-	void shutdownSend() { ::shutdown(_fd, SHUT_WR); }
-
-	// Vanishes without FIN: SO_LINGER 0 makes close() send a reset.
-	void reset()
-	{
-		linger option{1, 0};
-		::setsockopt(_fd, SOL_SOCKET, SO_LINGER, &option, sizeof option);
-		close();
-	}
-
-	void close()
-	{
-		if (_fd >= 0)
-			::close(_fd);
-		_fd = -1;
-	}
-
-private:
-	int _fd = -1;
-	int _connectError = 0;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The upstream: fo_fault_peer serve.
-
-class Peer
-{
-public:
-	struct End
-	{
-		std::uint64_t in = 0;
-		std::uint64_t out = 0;
-		bool intact = false;
-		std::string how;
-	};
-
-	Peer(): _process({peerPath(), "serve", "127.0.0.1:0"})
-	{
-		if (!_process.waitForOutput("listening ", 10s))
-			throw std::runtime_error("fo_fault_peer did not start: " + _process.all());
-		waitFor([&] { return lineAfter(_process.out(), "listening ").has_value(); }, 10s);
-		_address = lineAfter(_process.out(), "listening ").value_or("");
-	}
-
-	const std::string& address() const { return _address; }
-	std::string output() const { return _process.all(); }
-
-	pid_t sessionPid(const std::string& name, std::chrono::milliseconds timeout) const
-	{
-		std::optional<std::string> pid;
-		waitFor([&] { return (pid = lineAfter(_process.out(), "session " + name + " ")).has_value(); }, timeout);
-		return pid ? static_cast<pid_t>(std::stol(*pid)) : -1;
-	}
-
-	std::optional<End> end(const std::string& name, std::chrono::milliseconds timeout) const
-	{
-		std::optional<std::string> line;
-		if (!waitFor([&] { return (line = lineAfter(_process.out(), "end " + name + " ")).has_value(); }, timeout))
-			return std::nullopt;
-		// "in=N out=M intact=0|1 how=TEXT"
-		End end;
-		std::istringstream fields(*line);
-		std::string in, out, intact;
-		fields >> in >> out >> intact;
-		end.in = std::stoull(in.substr(3));
-		end.out = std::stoull(out.substr(4));
-		end.intact = intact == "intact=1";
-		std::size_t how = line->find(" how=");
-		end.how = how == std::string::npos ? std::string() : line->substr(how + 5);
-		return end;
-	}
-
-	// Stops as a server restart does: no listener, unused connections closed; sessions go on.
-	void stop()
-	{
-		_process.signal(SIGUSR1);
-		++_stops;
-		if (!_process.waitForOutput("stopped " + std::to_string(_stops) + "\n", 10s))
-			throw std::runtime_error("fo_fault_peer did not stop: " + _process.all());
-	}
-
-	void start()
-	{
-		_process.signal(SIGUSR2);
-		if (!_process.waitForOutput("started " + std::to_string(_stops) + "\n", 10s))
-			throw std::runtime_error("fo_fault_peer did not start again: " + _process.all());
-	}
-
-private:
-	ChildProcess _process;
-	std::string _address;
-	int _stops = 0;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Sessions.
-
-// A session that keeps exchanging verified 4 KiB round trips through the proxy on its own
-// thread, every 5 ms, until finish(). No Boost.Test macro runs on its thread.
-class HealthySession
-{
-public:
-	explicit HealthySession(const std::string& proxy):
-		_client(proxy)
-	{
-		if (_client.connectError() != 0 || !_client.send("echo healthy\n"))
-			throw std::runtime_error("healthy session: cannot send");
-		_thread = std::thread([this] { loop(); });
-	}
-
-	~HealthySession() { stopThread(); }
-
-	std::string problem() const
-	{
-		std::lock_guard<std::mutex> lock(_mutex);
-		return _problem;
-	}
-
-	// True once `more` further round trips have been verified (false on any failure).
-	bool progresses(int more = 5, std::chrono::milliseconds timeout = 30s) const
-	{
-		int from = _rounds;
-		waitFor([&] { return _rounds >= from + more || !problem().empty(); }, timeout);
-		return _rounds >= from + more && problem().empty();
-	}
-
-	int rounds() const { return _rounds; }
-
-	// Stops, half-closes and expects the echo's FIN with nothing more; returns what was sent.
-	std::uint64_t finish(std::string& problem)
-	{
-		stopThread();
-		problem = this->problem();
-		_client.shutdownSend();
-		Outcome end = _client.expectEnd(20s);
-		if (problem.empty() && end != Outcome::CLOSED)
-			problem = std::string("expected a clean end after the half-close, got ") + toString(end);
-		return _sent;
-	}
-
-private:
-	void loop()
-	{
-		constexpr std::size_t SIZE = 4096;
-		while (!_stop)
-		{
-			if (!_client.sendPattern(_sent, SIZE))
-				return fail(std::string("send: ") + std::strerror(errno));
-			std::string problem;
-			if (!_client.expectPattern(_sent, SIZE, problem, 20s))
-				return fail("round " + std::to_string(_rounds.load()) + ": " + problem);
-			_sent += SIZE;
-			++_rounds;
-			std::this_thread::sleep_for(5ms);
-		}
-	}
-
-	void fail(const std::string& problem)
-	{
-		std::lock_guard<std::mutex> lock(_mutex);
-		_problem = problem;
-	}
-
-	void stopThread()
-	{
-		_stop = true;
-		if (_thread.joinable())
-			_thread.join();
-	}
-
-	Client _client;
-	std::atomic<bool> _stop{false};
-	std::atomic<int> _rounds{0};
-	std::uint64_t _sent = 0;
-	mutable std::mutex _mutex;
-	std::string _problem;
-	std::thread _thread;
-};
-
-// A client streaming the pattern both ways as fast as it goes, a writer and a reader thread,
-// until the connection breaks (or the stream is destroyed). Records how far each got.
-class Stream
-{
-public:
-	Stream(const std::string& proxy, const std::string& line):
-		_client(proxy)
-	{
-		if (_client.connectError() != 0 || !_client.send(line + "\n"))
-			throw std::runtime_error("stream: cannot send its line");
-		_writer = std::thread([this] { write(); });
-		_reader = std::thread([this] { read(); });
-	}
-
-	~Stream()
-	{
-		_stop = true;
-		::shutdown(_client.fd(), SHUT_RDWR); // wakes a blocked send or poll
-		_writer.join();
-		_reader.join();
-	}
-
-	std::uint64_t sent() const { return _sent; }
-	std::uint64_t received() const { return _received; }
-	bool intact() const { return _intact; }
-	bool ended() const { return _ended; }            // the reader saw the end (or a stall)
-	bool writerStopped() const { return _writerStopped; }
-	Outcome end() const { return _end; }
-
-private:
-	void write()
-	{
-		std::string chunk(65536, '\0');
-		while (!_stop)
-		{
-			fillPattern(chunk.data(), chunk.size(), _sent);
-			if (!_client.send(chunk))
-				break;
-			_sent += chunk.size();
-		}
-		_writerStopped = true;
-	}
-
-	void read()
-	{
-		std::string buffer(65536, '\0');
-		while (!_stop)
-		{
-			std::size_t got = 0;
-			Outcome outcome = receiveSome(_client.fd(), buffer.data(), buffer.size(), 60s, got);
-			if (outcome != Outcome::DATA)
-			{
-				_end = outcome;
-				break;
-			}
-			_intact = _intact && matchesPattern(buffer.data(), got, _received);
-			_received += got;
-		}
-		_ended = true;
-	}
-
-	Client _client;
-	std::atomic<bool> _stop{false};
-	std::atomic<std::uint64_t> _sent{0};
-	std::atomic<std::uint64_t> _received{0};
-	std::atomic<bool> _intact{true};
-	std::atomic<bool> _ended{false};
-	std::atomic<bool> _writerStopped{false};
-	std::atomic<Outcome> _end{Outcome::DATA};
-	std::thread _writer;
-	std::thread _reader;
-};
-
-// How a short session that sent the pattern and waited for its echo went.
-enum class Fate { SERVED, REFUSED, BROKEN };
-
-// A refusal: the connection ended (reset or FIN) before a single byte came back.
-Fate fateOf(bool echoed, const std::string& problem)
-{
-	if (echoed)
-		return Fate::SERVED;
-	if (problem.rfind("reset after 0 ", 0) == 0 || problem.rfind("closed (FIN) after 0 ", 0) == 0)
-		return Fate::REFUSED;
-	return Fate::BROKEN;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One case's world: a peer, ForwardOptimal in front of it, a healthy session through it, and
-// the proxy's usage once all that has settled.
+// the proxy's usage once all that has settled. (The clients, the peer and the sessions are
+// in tests/support: RawClient.h, FaultPeer.h, PatternSessions.h.)
 
 struct Usage
 {
@@ -576,7 +147,7 @@ struct Scene
 		std::string problem;
 		std::uint64_t sent = healthy->finish(problem);
 		BOOST_TEST(problem.empty(), problem);
-		std::optional<Peer::End> end = peer.end("healthy", 20s);
+		std::optional<FaultPeer::End> end = peer.end("healthy", 20s);
 		BOOST_TEST_REQUIRE(end.has_value(), peer.output());
 		BOOST_TEST(end->in == sent);
 		BOOST_TEST(end->intact);
@@ -584,7 +155,7 @@ struct Scene
 	}
 
 	int maxConnections;
-	Peer peer;
+	FaultPeer peer;
 	RunningProxy proxy;
 	AdminClient admin;
 	std::string address;   // where clients connect
@@ -616,7 +187,7 @@ BOOST_AUTO_TEST_CASE(an_upstream_reset_reaches_its_client_and_no_other)
 {
 	Scene scene({}, 64);
 	Stream victim(scene.address, "reset victim 1000000");
-	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
+	std::optional<FaultPeer::End> upstream = scene.peer.end("victim", 30s);
 	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
 	BOOST_TEST(upstream->how == "reset-sent");
 	BOOST_TEST(upstream->intact);
@@ -645,7 +216,7 @@ BOOST_AUTO_TEST_CASE(an_upstream_that_never_reads_costs_a_thread_only_until_the_
 BOOST_AUTO_TEST_CASE(a_client_that_resets_mid_stream_is_cleaned_up_and_its_upstream_reset)
 {
 	Scene scene({}, 64);
-	Client victim(scene.address);
+	RawClient victim(scene.address);
 	BOOST_TEST_REQUIRE(victim.send("echo victim\n"));
 	std::uint64_t offset = 0;
 	for (int i = 0; i < 64; ++i, offset += 16384)
@@ -657,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_resets_mid_stream_is_cleaned_up_and_its_upstr
 	BOOST_TEST_REQUIRE(victim.sendPattern(offset, 65536)); // in flight when the client vanishes
 	victim.reset();
 
-	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
+	std::optional<FaultPeer::End> upstream = scene.peer.end("victim", 30s);
 	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
 	BOOST_TEST(upstream->intact);
 	BOOST_TEST(upstream->in >= offset); // everything acknowledged got there
@@ -675,7 +246,7 @@ BOOST_AUTO_TEST_CASE(a_client_process_killed_with_sigkill_is_cleaned_up)
 	victim.signal(SIGKILL); // it never read the echo: the kernel resets its connection
 	BOOST_TEST(victim.waitExit(10s).value_or(-1) == 128 + SIGKILL);
 
-	std::optional<Peer::End> upstream = scene.peer.end("victim", 30s);
+	std::optional<FaultPeer::End> upstream = scene.peer.end("victim", 30s);
 	BOOST_TEST_REQUIRE(upstream.has_value(), scene.peer.output());
 	BOOST_TEST(upstream->intact);
 	BOOST_TEST(upstream->in > 0u);
@@ -686,10 +257,10 @@ BOOST_AUTO_TEST_CASE(memory_stays_bounded_while_clients_do_not_read_a_flooding_u
 {
 	Scene scene(SettingsBuilder().set("idleTimeout", 60), 64);
 	constexpr int FLOODS = 8;
-	std::vector<std::unique_ptr<Client>> clients;
+	std::vector<std::unique_ptr<RawClient>> clients;
 	for (int i = 0; i < FLOODS; ++i)
 	{
-		clients.push_back(std::make_unique<Client>(scene.address));
+		clients.push_back(std::make_unique<RawClient>(scene.address));
 		BOOST_TEST_REQUIRE(clients.back()->send("flood f" + std::to_string(i) + "\n"));
 	}
 	for (int i = 0; i < FLOODS; ++i)
@@ -726,16 +297,16 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 	// sessions per address. The healthy session comes from 127.0.0.1.
 	constexpr int PER_SOURCE = 8, SILENT = 40;
 	Scene scene(SettingsBuilder().set("maxConnectionsPerSource", PER_SOURCE).set("maxQueued", 64).set("idleTimeout", 5), 16);
-	std::vector<std::unique_ptr<Client>> silent;
+	std::vector<std::unique_ptr<RawClient>> silent;
 	for (int i = 0; i < SILENT; ++i)
-		silent.push_back(std::make_unique<Client>(scene.address, "127.0.0.2"));
+		silent.push_back(std::make_unique<RawClient>(scene.address, "127.0.0.2"));
 	BOOST_TEST_REQUIRE(waitFor([&] { return scene.refused("per_source_limit") == SILENT - PER_SOURCE; }, 20s),
 		"refused per source: " << scene.refused("per_source_limit"));
 	BOOST_TEST(scene.active() == 1 + PER_SOURCE);
 
 	// Another address is served at once, while 127.0.0.2 still holds its 8 sessions.
 	{
-		Client other(scene.address, "127.0.0.3");
+		RawClient other(scene.address, "127.0.0.3");
 		std::string problem;
 		BOOST_TEST(other.send("echo other\n"));
 		BOOST_TEST(other.sendPattern(0, 65536));
@@ -759,10 +330,10 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 
 	// Every place was given back: 127.0.0.2 gets its 8 sessions again (and not a 9th).
 	BOOST_TEST_REQUIRE(waitFor([&] { return scene.active() == 1; }, 30s));
-	std::vector<std::unique_ptr<Client>> again;
+	std::vector<std::unique_ptr<RawClient>> again;
 	for (int i = 0; i < PER_SOURCE + 1; ++i)
 	{
-		again.push_back(std::make_unique<Client>(scene.address, "127.0.0.2"));
+		again.push_back(std::make_unique<RawClient>(scene.address, "127.0.0.2"));
 		BOOST_TEST(again.back()->send("echo again" + std::to_string(i) + "\n"));
 		BOOST_TEST(again.back()->sendPattern(0, 1024));
 	}
@@ -786,15 +357,15 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 	// clients wait in the listen backlog while accept() fails with EMFILE.
 	constexpr int LIMIT = 64;
 	Scene scene(SettingsBuilder().set("maxQueued", 256).set("idleTimeout", 120), 16, LIMIT, 0);
-	std::vector<std::unique_ptr<Client>> clients;
+	std::vector<std::unique_ptr<RawClient>> clients;
 	for (int i = 0; i < 15; ++i)
 	{
-		clients.push_back(std::make_unique<Client>(scene.address));
+		clients.push_back(std::make_unique<RawClient>(scene.address));
 		BOOST_TEST_REQUIRE(clients.back()->send("echo hold" + std::to_string(i) + "\n"));
 	}
 	BOOST_TEST_REQUIRE(waitFor([&] { return scene.active() == 16; }, 20s));
 	for (int i = 0; i < 60; ++i)
-		clients.push_back(std::make_unique<Client>(scene.address));
+		clients.push_back(std::make_unique<RawClient>(scene.address));
 	BOOST_TEST_REQUIRE(waitFor([&] { return openFdCount(scene.proxy.pid()) >= LIMIT; }, 20s),
 		"descriptors: " << openFdCount(scene.proxy.pid()));
 
@@ -815,7 +386,7 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 	int attempts = 0;
 	BOOST_TEST(waitFor([&] {
 		++attempts;
-		Client client(scene.address);
+		RawClient client(scene.address);
 		std::string problem;
 		return client.send("echo recovered" + std::to_string(attempts) + "\n") && client.sendPattern(0, 4096)
 			&& client.expectPattern(0, 4096, problem, 5s);
@@ -837,10 +408,10 @@ BOOST_AUTO_TEST_CASE(a_burst_beyond_the_descriptor_limit_is_refused_without_blam
 	int served = 0, refused = 0, other = 0;
 	for (int round = 0; round < 5 && scene.refused("resource_shortage") <= 0; ++round)
 	{
-		std::vector<std::unique_ptr<Client>> clients;
+		std::vector<std::unique_ptr<RawClient>> clients;
 		for (int i = 0; i < 60; ++i)
 		{
-			clients.push_back(std::make_unique<Client>(scene.address));
+			clients.push_back(std::make_unique<RawClient>(scene.address));
 			clients.back()->send("echo burst" + std::to_string(round) + "-" + std::to_string(i) + "\n");
 			clients.back()->sendPattern(0, 1024);
 		}
@@ -871,10 +442,10 @@ BOOST_AUTO_TEST_CASE(a_connection_flood_beyond_threads_and_queue_is_refused_coun
 	// each sending 1 KiB and waiting for its echo before it lets go of its thread.
 	constexpr int FLOOD = 100;
 	Scene scene(SettingsBuilder().set("maxQueued", 4).set("idleTimeout", 60), 8);
-	std::vector<std::unique_ptr<Client>> clients;
+	std::vector<std::unique_ptr<RawClient>> clients;
 	for (int i = 0; i < FLOOD; ++i)
 	{
-		clients.push_back(std::make_unique<Client>(scene.address));
+		clients.push_back(std::make_unique<RawClient>(scene.address));
 		clients.back()->send("echo flood" + std::to_string(i) + "\n");
 		clients.back()->sendPattern(0, 1024);
 	}
@@ -901,7 +472,7 @@ BOOST_AUTO_TEST_CASE(a_connection_flood_beyond_threads_and_queue_is_refused_coun
 	BOOST_TEST(scene.admin.metric("forwardoptimal_connections_accepted_total") == served + 1);
 
 	// And it is over: a new client is served at once.
-	Client after(scene.address);
+	RawClient after(scene.address);
 	std::string problem;
 	BOOST_TEST(after.send("echo after\n"));
 	BOOST_TEST(after.sendPattern(0, 65536));
@@ -929,7 +500,7 @@ BOOST_AUTO_TEST_CASE(a_target_flapping_every_second_for_a_minute_never_hands_out
 		{
 			{
 				std::shared_lock<std::shared_mutex> lock(flip);
-				Client client(scene.address);
+				RawClient client(scene.address);
 				++made;
 				client.send("echo flap" + std::to_string(n) + "\n");
 				client.sendPattern(0, 16384);
