@@ -193,17 +193,17 @@ fo_log "time to first byte through a delayed path (${DELAY_MS} ms one way)"
 # connections, as clients arrive in practice (the pool refills within one round trip).
 if why=$(bash "$LAB" check 2>&1); then
   LAB_PREFIX="fob$$"
-  echo "10.251.0.1 $DELAY_MS" > "$WORK/delays"
+  echo "198.19.0.1 $DELAY_MS" > "$WORK/delays"
   bash "$LAB" up "$LAB_PREFIX" 1 "$T/fo_delay_line" "$WORK/delays"
   NSEXEC=(ip netns exec "$LAB_PREFIX-t")
-  start "$T/fo_demo_backend" --listen 10.251.0.1:7000 --name target
+  start "$T/fo_demo_backend" --listen 198.19.0.1:7000 --name target
   NSEXEC=(ip netns exec "$LAB_PREFIX-p")
-  start_contenders 7000 29000 10.251.0.1
+  start_contenders 7000 29000 198.19.0.1
   sleep 1.5   # ForwardOptimal's first round and pool fill cross the delay line
   for r in $(seq 1 "$ROUNDS"); do
     for c in direct haproxy nginx fo-pool fo-nopool; do
       addr="127.0.0.1:$(port_of $c 7000 29000)"
-      [ $c = direct ] && addr=10.251.0.1:7000
+      [ $c = direct ] && addr=198.19.0.1:7000
       out=$("${NSEXEC[@]}" "$T/fo_ttfb" "$addr" 40 100 || true)
       record ttfb_median $c "$(echo "$out" | sed -n 's/.*median=\([0-9.]*\).*/\1/p')"
       record ttfb_p90 $c "$(echo "$out" | sed -n 's/.*p90=\([0-9.]*\).*/\1/p')"

@@ -3,5 +3,5 @@
 # this too). Arguments are passed to cmake's configure step, e.g. -DFO_BUILD_TESTS=OFF.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-fo_install_packages "${FO_BUILD_PACKAGES[@]}"
+"$FO_ROOT/scripts/install-deps.sh" build
 fo_build "$@"

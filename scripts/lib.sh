@@ -1,10 +1,12 @@
-# Shared by the project's scripts: dependency installation and the build. Source it, don't run it.
+# Shared by the project's scripts: the package installer (install-deps.sh holds the lists per
+# task), logging and the build. Source it, don't run it.
 # shellcheck shell=bash
 
 FO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FO_BUILD_DIR="${FO_BUILD_DIR:-$FO_ROOT/build}"
 
-# Debian packages the build and the tests need (Debian 12 names).
+# Debian packages the build needs (Debian 12 names); install-deps.sh and the measurement
+# scripts add what their tasks need.
 FO_BUILD_PACKAGES=(g++ make cmake pkg-config libpoco-dev libboost-test-dev)
 
 fo_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -24,9 +24,9 @@ cleanup() {
 trap cleanup EXIT
 
 bash "$lab" check
-echo "10.251.0.1 $delay" > "$work/delays"
+echo "198.19.0.1 $delay" > "$work/delays"
 bash "$lab" up "$prefix" 1 "$FO_BUILD_DIR/tests/fo_delay_line" "$work/delays"
-ip netns exec "$prefix-t" "$FO_BUILD_DIR/tests/fo_demo_backend" --listen 10.251.0.1:7000 --name target >/dev/null &
+ip netns exec "$prefix-t" "$FO_BUILD_DIR/tests/fo_demo_backend" --listen 198.19.0.1:7000 --name target >/dev/null &
 pids+=($!)
 sleep 0.5
 
@@ -34,7 +34,7 @@ measure() { ip netns exec "$prefix-p" "$FO_BUILD_DIR/tests/fo_ttfb" "$1" "$count
 
 run_proxy() {  # $1 = poolSize
   cat > "$work/fo.json" <<JSON
-{"bindAddr": "127.0.0.1:18080", "targets": ["10.251.0.1:7000"], "updateInterval": 5, "poolSize": $1, "adminAddr": "",
+{"bindAddr": "127.0.0.1:18080", "targets": ["198.19.0.1:7000"], "updateInterval": 5, "poolSize": $1, "adminAddr": "",
  "logging": {"loggers": {"root": {"level": "warning"}}}}
 JSON
   ip netns exec "$prefix-p" "$FO_BUILD_DIR/ForwardOptimal" -c "$work/fo.json" &
@@ -45,6 +45,6 @@ JSON
 }
 
 echo "connect-to-first-byte, ${delay} ms one way (${count} connections each, 100 ms apart):"
-printf '%-28s %s\n' "direct" "$(measure 10.251.0.1:7000)"
+printf '%-28s %s\n' "direct" "$(measure 198.19.0.1:7000)"
 printf '%-28s %s\n' "ForwardOptimal, pool 2" "$(run_proxy 2)"
 printf '%-28s %s\n' "ForwardOptimal, pool off" "$(run_proxy 0)"

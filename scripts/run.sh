@@ -5,7 +5,7 @@
 #   ./scripts/run.sh -c my.json ...  any arguments: run ForwardOptimal with them instead
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-fo_install_packages "${FO_BUILD_PACKAGES[@]}"
+"$FO_ROOT/scripts/install-deps.sh" demo
 fo_build -DFO_BUILD_TESTS=ON >&2
 
 BIN="$FO_BUILD_DIR/ForwardOptimal"

@@ -38,6 +38,8 @@ void record(Invocation& invocation, const Option& option, const std::string& val
 		invocation.configPath = Poco::Path(value).absolute().toString();
 	else if (name == "define")
 		invocation.overrides.push_back(CommandLine::splitDefine(value));
+	else if (name == "ports-file")
+		invocation.portsFile = Poco::Path(value).absolute().toString();
 	else
 	{
 		// ServerApplication's own (daemon, pidfile, umask): POCO's run() handles them itself.
@@ -61,6 +63,8 @@ void CommandLine::defineOptions(Poco::Util::OptionSet& options)
 		.required(false).repeatable(false));
 	options.addOption(Option("health-check", "", "GET the URL (the admin /healthz), exit 0 on 2xx, else 1")
 		.required(false).repeatable(false).argument("url"));
+	options.addOption(Option("ports-file", "", "write the listen and admin addresses to the file (JSON) once listening")
+		.required(false).repeatable(false).argument("file"));
 }
 
 
@@ -134,6 +138,9 @@ std::string CommandLine::usage(const std::string& command)
 		"  --pidfile=<文件路径>\n"
 		"                   把进程号写入文件 (退出时删除)\n"
 		"  --umask=<mask>   守护进程的 umask (八进制, 例: 027)\n"
+		"  --ports-file=<文件路径>\n"
+		"                   开始监听后把实际的监听地址和管理接口地址写入文件 (JSON), 退出时删除\n"
+		"                   (例: {\"listen\": \"127.0.0.1:40123\", \"admin\": \"127.0.0.1:40124\"}; 端口为 0 时有用)\n"
 		"\n"
 		"示例:\n"
 		"  " + self + "                           # 使用默认配置文件 config.json\n"
@@ -143,7 +150,7 @@ std::string CommandLine::usage(const std::string& command)
 		"  " + self + " -c a.json -D proxyProtocol=v2 --daemon --pidfile=/run/fo.pid\n"
 		"\n"
 		"退出码: 0 正常, 64 命令行错误, 66 配置文件不存在或不可读, 69 无法监听 bindAddr,\n"
-		"        70 内部错误, 78 配置无效\n";
+		"        70 内部错误, 73 无法写入 --ports-file, 78 配置无效\n";
 }
 
 

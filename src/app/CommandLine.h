@@ -30,6 +30,7 @@ struct Invocation
 		/// Absolute: with --daemon, POCO changes the working directory to / before main().
 	Config::Overrides overrides;          /// -D key=value, in the order given
 	std::string healthCheckUrl;           /// with Action::HEALTH_CHECK
+	std::string portsFile;                /// --ports-file, absolute; "" when not asked for
 	bool daemon = false;                  /// --daemon was given
 	std::vector<std::string> serverArguments;
 		/// ServerApplication's own options (--daemon, --pidfile, --umask), as "--name[=value]",

@@ -3,6 +3,7 @@
 #include "BuildInfo.h"
 #include "app/Banner.h"
 #include "app/CommandLine.h"
+#include "app/PortsFile.h"
 #include "app/Service.h"
 #include "config/SettingsKey.h"
 
@@ -376,6 +377,18 @@ int ForwardOptimalApp::serve()
 	}
 	pService->start();
 	logStarted(*pService, settings);
+	std::unique_ptr<PortsFile> pPortsFile; // removed when serve() returns
+	try
+	{
+		if (!_invocation.portsFile.empty())
+			pPortsFile = std::make_unique<PortsFile>(_invocation.portsFile, pService->proxyAddress(),
+				pService->adminAddress() ? pService->adminAddress()->toString() : std::string());
+	}
+	catch (const Poco::Exception& error)
+	{
+		_logger.fatal("❌ 无法写入端口文件 (--ports-file): " + error.displayText());
+		return EXIT_CANTCREAT;
+	}
 
 	int signal;
 	while ((signal = waitForSignal(-1)) == SIGHUP)

@@ -21,7 +21,7 @@ class Service;
 /// codes. Written in the shape of POCO's SampleServer.
 /// Exit codes (POCO's Application::ExitCode, i.e. sysexits.h):
 ///   0 ok, 64 bad command line, 66 config file missing or unreadable, 69 cannot listen,
-///   70 internal error, 78 invalid configuration.
+///   70 internal error, 73 cannot write the --ports-file, 78 invalid configuration.
 ///
 /// The command line is parsed once, by launch() (CommandLine::parse), before run(): POCO's own
 /// option processing would turn a mistake into its generic exit 78, and `--daemon` detaches at

@@ -1,8 +1,12 @@
 // The real ForwardOptimal binary as a child process: command line, exit codes, messages,
 // start-up log, listening and shutdown on signals.
+#include "RunningProxy.h"
+#include "SettingsBuilder.h"
 #include "TestSupport.h"
 
 #include "Poco/File.h"
+#include "Poco/JSON/Object.h"
+#include "Poco/JSON/Parser.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/StreamSocket.h"
@@ -34,26 +38,17 @@ Run run(std::vector<std::string> args)
 	return result;
 }
 
-std::string config(const std::string& extra = std::string(), const std::string& bind = "127.0.0.1:0")
+// Two targets nobody listens on, reports once a minute, the admin endpoint on a port of its own.
+SettingsBuilder config()
 {
-	return "{\n  \"bindAddr\": \"" + bind + "\",\n  \"targets\": [\"127.0.0.1:9\", \"[::1]:9\"],\n"
-		"  \"updateInterval\": 60,\n  \"failureInterval\": 10,\n  \"adminAddr\": \"127.0.0.1:0\"" + extra + "\n}\n";
+	return SettingsBuilder::loopback({"127.0.0.1:9", "[::1]:9"}).set("updateInterval", 60).set("failureInterval", 10);
 }
 
-// A running ForwardOptimal, started with `args`, ready once it has logged its listen address.
-struct Server
+std::string readFile(const std::string& path)
 {
-	explicit Server(std::vector<std::string> args, const std::string& cwd = std::string()):
-		process((args.insert(args.begin(), binaryPath()), args), cwd)
-	{
-		BOOST_TEST_REQUIRE(process.waitForOutput("目标节点数量", 20s), process.all());
-		address = listenAddressFromLog(process.all());
-		BOOST_TEST_REQUIRE(!address.empty(), process.all());
-	}
-
-	ChildProcess process;
-	std::string address;
-};
+	std::ifstream in(path);
+	return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 void expectRejectedConfig(const TempDir& dir, const std::string& content, int code, const std::string& fragment)
 {
@@ -78,6 +73,7 @@ BOOST_AUTO_TEST_CASE(help_in_all_three_spellings)
 		BOOST_TEST(result.out.find("用法:") != std::string::npos, flag);
 		BOOST_TEST(result.out.find("-c <文件路径>") != std::string::npos, flag);
 		BOOST_TEST(result.out.find("--daemon") != std::string::npos, flag);
+		BOOST_TEST(result.out.find("--ports-file=<文件路径>") != std::string::npos, flag);
 	}
 }
 
@@ -135,9 +131,9 @@ BOOST_AUTO_TEST_CASE(default_config_is_config_json_in_the_working_directory)
 	BOOST_TEST(missing.waitExit(20s).value_or(-1) == 66);
 	BOOST_TEST(missing.err().find(dir.path() + "/config.json: configuration file not found") != std::string::npos, missing.err());
 
-	dir.write("config.json", config());
-	Server server({}, dir.path());
-	BOOST_TEST(server.process.all().find("📁 配置文件: " + dir.path() + "/config.json") != std::string::npos);
+	config().write(dir, "config.json");
+	RunningProxy server(std::vector<std::string>{}, ProxyOptions::inDirectory(dir.path()));
+	BOOST_TEST(server.waitForLog("📁 配置文件: " + dir.path() + "/config.json"), server.log());
 }
 
 BOOST_AUTO_TEST_CASE(missing_config_file_exits_66)
@@ -168,10 +164,10 @@ BOOST_AUTO_TEST_CASE(each_invalid_value_exits_78_naming_the_key)
 	expectRejectedConfig(dir, "{\"bindAddr\": \":1\", \"updateInterval\": 1}", 78, "key 'targets': is required");
 	expectRejectedConfig(dir, "{\"bindAddr\": \":1\", \"targets\": [], \"updateInterval\": 1}", 78, "key 'targets': must list at least one");
 	expectRejectedConfig(dir, "{\"bindAddr\": \":1\", \"targets\": [\"127.0.0.1:9\"]}", 78, "key 'updateInterval': is required");
-	expectRejectedConfig(dir, config(", \"updateInterval\": 0").replace(config().find("\"updateInterval\": 60,"), 21, ""), 78,
+	expectRejectedConfig(dir, config().set("updateInterval", 0).text(), 78,
 		"key 'updateInterval': must be a number of seconds greater than 0");
-	expectRejectedConfig(dir, config(", \"proxyProtocol\": \"v3\""), 78, "key 'proxyProtocol'");
-	expectRejectedConfig(dir, config("", "127.0.0.1:99999"), 78, "key 'bindAddr'");
+	expectRejectedConfig(dir, config().set("proxyProtocol", "v3").text(), 78, "key 'proxyProtocol'");
+	expectRejectedConfig(dir, config().set("bindAddr", "127.0.0.1:99999").text(), 78, "key 'bindAddr'");
 	expectRejectedConfig(dir, "{\"bindAddr\": \":1\", \"targets\": [\"127.0.0.1:9\", \"127.0.0.1:9\"], \"updateInterval\": 1}", 78, "listed twice");
 	expectRejectedConfig(dir, "{\"bindAddr\": \":1\", \"targets\": \"127.0.0.1:9\", \"updateInterval\": 1}", 78, "key 'targets': must be an array");
 }
@@ -179,15 +175,15 @@ BOOST_AUTO_TEST_CASE(each_invalid_value_exits_78_naming_the_key)
 BOOST_AUTO_TEST_CASE(bad_logging_section_exits_78)
 {
 	TempDir dir;
-	expectRejectedConfig(dir, config(",\n  \"logging\": {\"channels\": {\"c\": {\"class\": \"NoSuchChannel\"}}}"), 78, "key 'logging'");
+	expectRejectedConfig(dir, config().setJson("logging", "{\"channels\": {\"c\": {\"class\": \"NoSuchChannel\"}}}").text(), 78, "key 'logging'");
 }
 
 BOOST_AUTO_TEST_CASE(good_config_starts_with_banner_and_status_lines_and_stops_on_sigterm)
 {
-	TempDir dir;
-	std::string file = dir.write("fo.json", config(",\n  \"proxyProtocol\": \"v2\""));
-	Server server({"-c", file});
-	std::string log = server.process.all();
+	RunningProxy server(config().set("proxyProtocol", "v2"));
+	std::string file = server.configFile();
+	BOOST_TEST_REQUIRE(server.waitForLog("🎯 目标节点数量: 2"), server.log()); // the last of the start-up lines
+	std::string log = server.log();
 	for (const std::string& expected : std::vector<std::string>{"╔═", "ForwardOptimal v1.", "智能负载均衡TCP转发代理服务器", "🚀 程序启动中...",
 			"📁 配置文件: " + file, "✅ 配置加载成功", "🌐 监听地址: 127.0.0.1:0", "🎯 目标节点: [127.0.0.1:9 [::1]:9]",
 			"⏱️  检查间隔: 60秒 (故障时: 10秒)", "🔗 Proxy Protocol: v2", "🎉 TCP转发服务器启动成功!", "🎯 目标节点数量: 2"})
@@ -195,91 +191,76 @@ BOOST_AUTO_TEST_CASE(good_config_starts_with_banner_and_status_lines_and_stops_o
 	BOOST_TEST(log.find("[Information]") != std::string::npos); // timestamps and levels by default
 
 	// It really listens: a client is accepted (and, until forwarding exists, closed).
-	Poco::Net::StreamSocket client{Poco::Net::SocketAddress(server.address)};
+	Poco::Net::StreamSocket client{server.listen()};
 	client.close();
 
-	server.process.signal(SIGTERM);
-	BOOST_TEST(server.process.waitExit(20s).value_or(-1) == 0);
-	BOOST_TEST(server.process.all().find("收到信号 SIGTERM") != std::string::npos);
-	BOOST_CHECK_THROW(Poco::Net::StreamSocket{Poco::Net::SocketAddress(server.address)}, Poco::Net::ConnectionRefusedException);
+	BOOST_TEST(server.stop(SIGTERM) == 0);
+	BOOST_TEST(server.log().find("收到信号 SIGTERM") != std::string::npos);
+	BOOST_CHECK_THROW(Poco::Net::StreamSocket{server.listen()}, Poco::Net::ConnectionRefusedException);
 }
 
 BOOST_AUTO_TEST_CASE(stops_on_sigint_too)
 {
-	TempDir dir;
-	Server server({"-c", dir.write("fo.json", config())});
-	server.process.signal(SIGINT);
-	BOOST_TEST(server.process.waitExit(20s).value_or(-1) == 0);
+	RunningProxy server(config());
+	BOOST_TEST(server.stop(SIGINT) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(relative_config_path_is_logged_absolute)
 {
 	TempDir dir;
-	dir.write("rel.json", config());
-	Server server({"-c", "./rel.json"}, dir.path());
-	BOOST_TEST(server.process.all().find("📁 配置文件: " + dir.path() + "/rel.json") != std::string::npos, server.process.all());
+	config().write(dir, "rel.json");
+	RunningProxy server({"-c", "./rel.json"}, ProxyOptions::inDirectory(dir.path()));
+	BOOST_TEST(server.waitForLog("📁 配置文件: " + dir.path() + "/rel.json"), server.log());
 }
 
 BOOST_AUTO_TEST_CASE(define_overrides_win_over_the_file)
 {
-	TempDir dir;
-	std::string file = dir.write("fo.json", config(",\n  \"proxyProtocol\": \"v2\""));
-	Server server({"-c", file, "-D", "proxyProtocol=v1", "--define=updateInterval=7"});
-	std::string log = server.process.all();
-	BOOST_TEST(log.find("🔗 Proxy Protocol: v1") != std::string::npos, log);
-	BOOST_TEST(log.find("检查间隔: 7秒") != std::string::npos, log);
+	RunningProxy server(config().set("proxyProtocol", "v2"), {"-D", "proxyProtocol=v1", "--define=updateInterval=7"});
+	BOOST_TEST(server.waitForLog("🔗 Proxy Protocol: v1"), server.log());
+	BOOST_TEST(server.waitForLog("检查间隔: 7秒"), server.log());
 }
 
 BOOST_AUTO_TEST_CASE(define_overrides_logging_keys_of_the_file)
 {
 	// The file asks for debug; -D lowers the root logger to warnings: the start-up lines vanish.
-	TempDir dir;
-	std::string file = dir.write("fo.json", config(",\n  \"logging\": {\"loggers\": {\"root\": {\"level\": \"debug\"}}}"));
-	ChildProcess process({binaryPath(), "-c", file, "-D", "logging.loggers.root.level=warning", "-D", "bindAddr=127.0.0.1:0"});
-	BOOST_TEST(waitFor([&] { return !process.all().empty(); }, 3s) == false, process.all());
-	process.signal(SIGTERM);
-	BOOST_TEST(process.waitExit(20s).value_or(-1) == 0);
-	BOOST_TEST(process.all().find("启动成功") == std::string::npos, process.all());
+	// Once the ports file is there, the start-up lines would have been written.
+	RunningProxy process(config().setJson("logging", "{\"loggers\": {\"root\": {\"level\": \"debug\"}}}"),
+		{"-D", "logging.loggers.root.level=warning", "-D", "bindAddr=127.0.0.1:0"});
+	BOOST_TEST(process.stop(SIGTERM) == 0);
+	BOOST_TEST(process.log().empty(), process.log());
+	BOOST_TEST(process.log().find("启动成功") == std::string::npos, process.log());
 }
 
 BOOST_AUTO_TEST_CASE(logging_section_of_the_file_configures_poco_logging)
 {
 	TempDir dir;
 	std::string logFile = dir.path() + "/fo.log";
-	std::string file = dir.write("fo.json", config(",\n  \"logging\": {\n"
+	RunningProxy process(config().setJson("logging", "{\n"
 		"    \"channels\": {\"file\": {\"class\": \"FileChannel\", \"path\": \"" + logFile + "\", \"formatter\": \"fo\"}},\n"
 		"    \"loggers\": {\"root\": {\"channel\": \"file\", \"level\": \"information\"}}\n  }"));
-	ChildProcess process({binaryPath(), "-c", file});
-	auto logged = [&] {
-		std::ifstream in(logFile);
-		std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-		return content;
-	};
-	BOOST_TEST(waitFor([&] { return logged().find("目标节点数量") != std::string::npos; }, 20s), logged());
-	BOOST_TEST(process.all().find("目标节点数量") == std::string::npos); // not on the console
-	process.signal(SIGTERM);
-	BOOST_TEST(process.waitExit(20s).value_or(-1) == 0);
+	BOOST_TEST(waitFor([&] { return readFile(logFile).find("目标节点数量") != std::string::npos; }, 20s), readFile(logFile));
+	BOOST_TEST(process.log().find("目标节点数量") == std::string::npos); // not on the console
+	BOOST_TEST(process.stop(SIGTERM) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_define_value_exits_78_naming_the_option)
 {
 	TempDir dir;
-	Run result = run({"-c", dir.write("fo.json", config()), "-D", "failureInterval=fast"});
+	Run result = run({"-c", config().write(dir), "-D", "failureInterval=fast"});
 	BOOST_TEST(result.code == 78);
 	BOOST_TEST(result.err.find("-D failureInterval: must be a number, got 'fast'") != std::string::npos, result.err);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_keys_are_logged_as_warnings)
 {
-	TempDir dir;
-	Server server({"-c", dir.write("fo.json", config(",\n  \"updateInteval\": 5"))});
-	BOOST_TEST(server.process.all().find("unknown key 'updateInteval' is ignored (did you mean 'updateInterval'?)") != std::string::npos);
+	RunningProxy server(config().set("updateInteval", 5));
+	BOOST_TEST(server.waitForLog("unknown key 'updateInteval' is ignored (did you mean 'updateInterval'?)"), server.log());
 }
 
 BOOST_AUTO_TEST_CASE(check_prints_effective_settings_and_exits_0)
 {
 	TempDir dir;
-	std::string file = dir.write("fo.json", config());
+	std::string file = config().write(dir);
 	for (std::string flag : {"-t", "--check"})
 	{
 		Run result = run({"-c", file, flag, "-D", "maxQueued=9"});
@@ -302,12 +283,60 @@ BOOST_AUTO_TEST_CASE(check_reports_errors_with_the_exit_code)
 	BOOST_TEST(result.out.find("test is successful") == std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(ports_file_names_the_real_ports_and_is_removed_on_exit)
+{
+	TempDir dir;
+	std::string portsFile = dir.path() + "/ports.json";
+	ChildProcess process({binaryPath(), "-c", config().write(dir), "--ports-file=" + portsFile});
+	BOOST_TEST_REQUIRE(waitFor([&] { return !readFile(portsFile).empty(); }, 20s), process.all());
+	Poco::JSON::Object::Ptr ports = Poco::JSON::Parser().parse(readFile(portsFile)).extract<Poco::JSON::Object::Ptr>();
+	Poco::Net::SocketAddress listen(ports->getValue<std::string>("listen"));
+	Poco::Net::SocketAddress admin(ports->getValue<std::string>("admin"));
+	BOOST_TEST(listen.host().toString() == "127.0.0.1");
+	BOOST_TEST(listen.port() != 0);
+	BOOST_TEST(admin.host().toString() == "127.0.0.1");
+	BOOST_TEST(admin.port() != 0);
+	BOOST_TEST(admin.port() != listen.port());
+	BOOST_TEST(!Poco::File(portsFile + ".tmp").exists()); // renamed into place, nothing left behind
+
+	// The ports the log names, and both really listen.
+	BOOST_TEST(process.waitForOutput("🔗 监听地址: " + listen.toString() + "\n", 10s), process.all());
+	BOOST_TEST(process.waitForOutput("📊 管理接口: http://" + admin.toString() + " ", 10s), process.all());
+	Poco::Net::StreamSocket client(listen);
+	client.close();
+	BOOST_TEST(httpRequest(admin.toString(), "/healthz").status == 200);
+
+	process.signal(SIGTERM);
+	BOOST_TEST(process.waitExit(20s).value_or(-1) == 0);
+	BOOST_TEST(!Poco::File(portsFile).exists());
+}
+
+BOOST_AUTO_TEST_CASE(ports_file_has_an_empty_admin_when_the_admin_endpoint_is_off)
+{
+	RunningProxy server(config().set("adminAddr", ""));
+	Poco::JSON::Object::Ptr ports = Poco::JSON::Parser().parse(readFile(server.portsFile())).extract<Poco::JSON::Object::Ptr>();
+	BOOST_TEST(ports->getValue<std::string>("admin") == "");
+	BOOST_TEST(server.listen().port() != 0);
+	BOOST_TEST(server.stop(SIGINT) == 0);
+	BOOST_TEST(!Poco::File(server.portsFile()).exists());
+}
+
+BOOST_AUTO_TEST_CASE(an_unwritable_ports_file_exits_73_naming_it)
+{
+	TempDir dir;
+	std::string portsFile = dir.path() + "/no-such-directory/ports.json";
+	Run result = run({"-c", config().write(dir), "--ports-file=" + portsFile});
+	BOOST_TEST(result.code == 73, result.err);
+	BOOST_TEST(result.err.find("--ports-file") != std::string::npos, result.err);
+	BOOST_TEST(result.err.find(portsFile) != std::string::npos, result.err);
+}
+
 BOOST_AUTO_TEST_CASE(port_in_use_exits_69_and_names_the_address)
 {
 	Poco::Net::ServerSocket taken(Poco::Net::SocketAddress("127.0.0.1", 0));
 	std::string address = "127.0.0.1:" + std::to_string(taken.address().port());
 	TempDir dir;
-	Run result = run({"-c", dir.write("fo.json", config("", address))});
+	Run result = run({"-c", config().set("bindAddr", address).write(dir)});
 	BOOST_TEST(result.code == 69, result.err);
 	BOOST_TEST(result.err.find("cannot listen on " + address) != std::string::npos, result.err);
 	BOOST_TEST(result.err.find("in use") != std::string::npos, result.err);
@@ -318,19 +347,15 @@ BOOST_AUTO_TEST_CASE(daemon_writes_and_removes_its_pid_file)
 	TempDir dir;
 	std::string pidFile = dir.path() + "/fo.pid";
 	std::string logFile = dir.path() + "/fo.log";
-	std::string file = dir.write("fo.json", config(",\n  \"logging\": {\n"
+	std::string file = config().setJson("logging", "{\n"
 		"    \"channels\": {\"file\": {\"class\": \"FileChannel\", \"path\": \"" + logFile + "\", \"formatter\": \"fo\"}},\n"
-		"    \"loggers\": {\"root\": {\"channel\": \"file\"}}\n  }"));
+		"    \"loggers\": {\"root\": {\"channel\": \"file\"}}\n  }").write(dir);
 	Run launcher = run({"-c", file, "--daemon", "--pidfile=" + pidFile});
 	BOOST_TEST(launcher.code == 0, launcher.err);
 	BOOST_TEST_REQUIRE(waitFor([&] { return Poco::File(pidFile).exists(); }, 20s));
 	pid_t pid = 0;
 	BOOST_TEST_REQUIRE(waitFor([&] { std::ifstream(pidFile) >> pid; return pid > 0; }, 5s));
-	BOOST_TEST_REQUIRE(waitFor([&] {
-		std::ifstream in(logFile);
-		std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-		return log.find("目标节点数量") != std::string::npos;
-	}, 20s));
+	BOOST_TEST_REQUIRE(waitFor([&] { return readFile(logFile).find("目标节点数量") != std::string::npos; }, 20s));
 	BOOST_TEST(::kill(pid, SIGTERM) == 0);
 	BOOST_TEST(waitFor([&] { return !Poco::File(pidFile).exists(); }, 20s));
 	BOOST_TEST(waitFor([&] { return ::kill(pid, 0) != 0; }, 20s));
@@ -357,9 +382,8 @@ BOOST_AUTO_TEST_CASE(warns_when_max_connections_cannot_fit_the_descriptor_limit)
 		limit.rlim_cur = std::min<rlim_t>(limit.rlim_cur, 20000);
 		BOOST_TEST_REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
 	}
-	TempDir dir;
-	Server server({"-c", dir.write("fo.json", config(",\n  \"maxConnections\": 50000"))});
-	BOOST_TEST(server.process.all().find("maxConnections 50000 needs about") != std::string::npos, server.process.all());
+	RunningProxy server(config().set("maxConnections", 50000));
+	BOOST_TEST(server.waitForLog("maxConnections 50000 needs about"), server.log());
 }
 
 BOOST_AUTO_TEST_CASE(shipped_example_configs_are_valid)

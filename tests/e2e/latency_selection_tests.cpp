@@ -6,6 +6,8 @@
 //
 // Needs root, iproute2 and /dev/net/tun; where that is missing the test exits 77, which CTest
 // reports as skipped, and prints the reason.
+#include "RunningProxy.h"
+#include "SettingsBuilder.h"
 #include "TestSupport.h"
 
 #include "Poco/File.h"
@@ -67,7 +69,7 @@ struct Lab
 			std::cout << "SKIPPED: cannot build network namespaces with a TUN delay line here: " << why << std::endl;
 			std::exit(77);
 		}
-		setDelays(control, "10.251.0.1 30\n10.251.0.2 5\n10.251.0.3 15\n");
+		setDelays(control, "198.19.0.1 30\n198.19.0.2 5\n198.19.0.3 15\n");
 		std::string output;
 		BOOST_TEST_REQUIRE(run({"/bin/bash", script, "up", prefix, "3", env("FO_DELAY_LINE"), control}, output) == 0, output);
 		up = true;
@@ -80,7 +82,7 @@ struct Lab
 
 		for (int i = 1; i <= 3; ++i)
 			backends.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/ip", "netns", "exec", prefix + "-t",
-				env("FO_DEMO_BACKEND"), "--listen", "10.251.0." + std::to_string(i) + ":7000", "--name", "t" + std::to_string(i)}));
+				env("FO_DEMO_BACKEND"), "--listen", "198.19.0." + std::to_string(i) + ":7000", "--name", "t" + std::to_string(i)}));
 		for (auto& backend : backends)
 			BOOST_TEST_REQUIRE(backend->waitForOutput("listening on", 10s), backend->all());
 	}
@@ -94,7 +96,7 @@ struct Lab
 		std::system(("rm -rf '" + netnsEtc + "'").c_str());
 	}
 
-	static constexpr const char* HOSTS = "127.0.0.1 localhost\n10.251.0.1 fo-a.lab\n10.251.0.2 fo-b.lab\n10.251.0.3 fo-c.lab\n";
+	static constexpr const char* HOSTS = "127.0.0.1 localhost\n198.19.0.1 fo-a.lab\n198.19.0.2 fo-b.lab\n198.19.0.3 fo-c.lab\n";
 
 	TempDir dir;
 	std::string script;
@@ -122,15 +124,14 @@ BOOST_AUTO_TEST_SUITE(latency_selection_tests)
 BOOST_AUTO_TEST_CASE(follows_the_fastest_target_over_real_path_latency)
 {
 	Lab lab;
-	std::string config = lab.dir.write("fo.json", "{\n"
-		"  \"bindAddr\": \"127.0.0.1:0\",\n"
-		"  \"targets\": [\"fo-a.lab:7000\", \"fo-b.lab:7000\", \"fo-c.lab:7000\"],\n"
-		"  \"updateInterval\": 1,\n  \"failureInterval\": 1,\n  \"probeTimeout\": 1,\n  \"adminAddr\": \"\"\n}\n");
-	ChildProcess proxy({"/usr/sbin/ip", "netns", "exec", lab.prefix + "-p", binaryPath(), "-c", config});
+	ProxyOptions inProxyNamespace;
+	inProxyNamespace.prefix = {"/usr/sbin/ip", "netns", "exec", lab.prefix + "-p"};
+	RunningProxy proxy(SettingsBuilder::loopback({"fo-a.lab:7000", "fo-b.lab:7000", "fo-c.lab:7000"})
+		.set("updateInterval", 1).set("failureInterval", 1).set("probeTimeout", 1).set("adminAddr", ""), {}, inProxyNamespace);
 
 	// 1. The 5 ms target wins; the report shows all three with about twice the one-way delay.
-	BOOST_TEST_REQUIRE(proxy.waitForOutput("✓ 最优目标: fo-b.lab:7000", 20s), proxy.all());
-	std::string log = proxy.all();
+	BOOST_TEST_REQUIRE(proxy.waitForLog("✓ 最优目标: fo-b.lab:7000", 20s), proxy.log());
+	std::string log = proxy.log();
 	double a = reportedLatency(log, "fo-a.lab:7000"), b = reportedLatency(log, "fo-b.lab:7000"), c = reportedLatency(log, "fo-c.lab:7000");
 	BOOST_TEST_MESSAGE("connect latency a=" << a << " b=" << b << " c=" << c << " ms (configured one way: 30, 5, 15)");
 	BOOST_TEST(a >= 55.0);
@@ -141,28 +142,27 @@ BOOST_AUTO_TEST_CASE(follows_the_fastest_target_over_real_path_latency)
 
 	// 2. The best slows to 80 ms one way: the 15 ms target takes over within two update
 	//    intervals (waited for generously: this machine is shared).
-	setDelays(lab.control, "10.251.0.1 30\n10.251.0.2 80\n10.251.0.3 15\n");
-	BOOST_TEST(proxy.waitForOutput("🔀 最优目标切换: fo-b.lab:7000 → fo-c.lab:7000", 8s), proxy.all());
+	setDelays(lab.control, "198.19.0.1 30\n198.19.0.2 80\n198.19.0.3 15\n");
+	BOOST_TEST(proxy.waitForLog("🔀 最优目标切换: fo-b.lab:7000 → fo-c.lab:7000", 8s), proxy.log());
 
 	// 3. Blackholed: down after the probe timeout, with the reason.
-	setDelays(lab.control, "10.251.0.1 30\n10.251.0.2 drop\n10.251.0.3 15\n");
-	BOOST_TEST(proxy.waitForOutput("🔴 节点离线: fo-b.lab:7000 (原因: timeout after 1s)", 10s), proxy.all());
+	setDelays(lab.control, "198.19.0.1 30\n198.19.0.2 drop\n198.19.0.3 15\n");
+	BOOST_TEST(proxy.waitForLog("🔴 节点离线: fo-b.lab:7000 (原因: timeout after 1s)", 10s), proxy.log());
 
 	// 4. Names are resolved at every round: when fo-c.lab stops resolving it goes down too,
 	//    and the last one left, fo-a.lab, serves.
-	rewriteInPlace(lab.netnsEtc + "/hosts", "127.0.0.1 localhost\n10.251.0.1 fo-a.lab\n10.251.0.2 fo-b.lab\n");
-	BOOST_TEST(proxy.waitForOutput("🔴 节点离线: fo-c.lab:7000 (原因: DNS", 10s), proxy.all());
-	BOOST_TEST(proxy.waitForOutput("→ fo-a.lab:7000", 10s), proxy.all());
+	rewriteInPlace(lab.netnsEtc + "/hosts", "127.0.0.1 localhost\n198.19.0.1 fo-a.lab\n198.19.0.2 fo-b.lab\n");
+	BOOST_TEST(proxy.waitForLog("🔴 节点离线: fo-c.lab:7000 (原因: DNS", 10s), proxy.log());
+	BOOST_TEST(proxy.waitForLog("→ fo-a.lab:7000", 10s), proxy.log());
 
 	// 5. Everything unreachable: paused, then resumed when a target answers again.
-	setDelays(lab.control, "10.251.0.1 drop\n10.251.0.2 drop\n");
-	BOOST_TEST(proxy.waitForOutput("⏸️ 服务暂停", 10s), proxy.all());
-	setDelays(lab.control, "10.251.0.1 30\n10.251.0.2 5\n");
-	BOOST_TEST(proxy.waitForOutput("▶️ 服务恢复: 最优目标 fo-b.lab:7000", 10s), proxy.all());
+	setDelays(lab.control, "198.19.0.1 drop\n198.19.0.2 drop\n");
+	BOOST_TEST(proxy.waitForLog("⏸️ 服务暂停", 10s), proxy.log());
+	setDelays(lab.control, "198.19.0.1 30\n198.19.0.2 5\n");
+	BOOST_TEST(proxy.waitForLog("▶️ 服务恢复: 最优目标 fo-b.lab:7000", 10s), proxy.log());
 
-	proxy.signal(SIGTERM);
-	BOOST_TEST(proxy.waitExit(20s).value_or(-1) == 0);
-	BOOST_TEST_MESSAGE("ForwardOptimal's log:\n" << proxy.all());
+	BOOST_TEST(proxy.stop(SIGTERM) == 0);
+	BOOST_TEST_MESSAGE("ForwardOptimal's log:\n" << proxy.log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,6 +4,8 @@
 // that must be the address of the test's client socket, for v1 and v2, and through a
 // dual-stack listener (IPv4-mapped client addresses must arrive as plain IPv4).
 // Where haproxy or nginx is not installed the test exits 77 (CTest: skipped) with the reason.
+#include "RunningProxy.h"
+#include "SettingsBuilder.h"
 #include "TestSupport.h"
 
 #include "Poco/Net/ServerSocket.h"
@@ -20,19 +22,29 @@ using namespace ForwardOptimal::Test;
 
 namespace {
 
-std::uint16_t freePort()
+// A port nothing listened on a moment ago (see the retry where it is used).
+std::uint16_t unusedPort()
 {
 	Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
 	return socket.address().port();
 }
 
-bool listening(std::uint16_t port)
+// True once the receiver on `port` answers a request that carries a valid v1 header (the
+// addresses in it are only text). The test's own socket listens from the start, so a
+// connection alone would prove nothing.
+bool answers(std::uint16_t port)
 {
 	try
 	{
-		Poco::Net::StreamSocket probe;
-		probe.connect(Poco::Net::SocketAddress("127.0.0.1", port), Poco::Timespan(1, 0));
-		return true;
+		Poco::Net::StreamSocket client(Poco::Net::SocketAddress("127.0.0.1", port));
+		client.setReceiveTimeout(Poco::Timespan(2, 0));
+		std::string request = "PROXY TCP4 198.18.0.1 198.18.0.2 1111 2222\r\nGET / HTTP/1.0\r\nHost: test\r\n\r\n";
+		client.sendBytes(request.data(), static_cast<int>(request.size()));
+		std::string response;
+		char buffer[4096];
+		for (int n; (n = client.receiveBytes(buffer, sizeof buffer)) > 0;)
+			response.append(buffer, static_cast<std::size_t>(n));
+		return response.find("198.18.0.1 1111 198.18.0.2 2222") != std::string::npos;
 	}
 	catch (const Poco::Exception&)
 	{
@@ -74,61 +86,64 @@ struct Receivers
 				std::exit(77);
 			}
 		}
-		haproxyPort = freePort();
+		// Neither takes port 0. HAProxy takes the socket the test bound to port 0 as its
+		// descriptor 3 ("fd@3").
+		haproxyPort = haproxySocket.address().port();
 		std::string haproxyConfig = dir.write("haproxy.cfg",
 			"global\n  maxconn 100\n"
 			"defaults\n  mode http\n  timeout connect 5s\n  timeout client 10s\n  timeout server 10s\n"
-			"frontend fe\n  bind 127.0.0.1:" + std::to_string(haproxyPort) + " accept-proxy\n"
+			"frontend fe\n  bind fd@3 accept-proxy\n"
 			"  http-request return status 200 content-type text/plain lf-string \"%[src] %[src_port] %[dst] %[dst_port]\"\n");
-		haproxy = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", haproxyConfig});
+		haproxy = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/haproxy", "-db", "-f", haproxyConfig}, "",
+			haproxySocket.impl()->sockfd());
 
-		nginxPort = freePort();
-		std::string nginxConfig = dir.write("nginx.conf",
-			"daemon off;\nmaster_process off;\nworker_processes 1;\npid " + dir.path() + "/nginx.pid;\n"
-			"error_log stderr info;\nevents { worker_connections 64; }\n"
-			"http {\n  access_log off;\n"
-			"  client_body_temp_path " + dir.path() + "/body;\n  proxy_temp_path " + dir.path() + "/proxy;\n"
-			"  fastcgi_temp_path " + dir.path() + "/fastcgi;\n  uwsgi_temp_path " + dir.path() + "/uwsgi;\n"
-			"  scgi_temp_path " + dir.path() + "/scgi;\n"
-			"  server {\n    listen 127.0.0.1:" + std::to_string(nginxPort) + " proxy_protocol;\n"
-			"    location / { return 200 \"$proxy_protocol_addr $proxy_protocol_port $proxy_protocol_server_addr $proxy_protocol_server_port\"; }\n"
-			"  }\n}\n");
-		nginx = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/nginx", "-p", dir.path(), "-c", nginxConfig, "-e", "stderr"});
+		// nginx 1.22 crashes on an inherited socket without its master process, so it gets a
+		// port that was free a moment ago; should another process take it first, nginx cannot
+		// listen and exits, and another port is tried.
+		for (int attempt = 0; attempt < 5; ++attempt)
+		{
+			nginxPort = unusedPort();
+			std::string nginxConfig = dir.write("nginx.conf",
+				"daemon off;\nmaster_process off;\nworker_processes 1;\npid " + dir.path() + "/nginx.pid;\n"
+				"error_log stderr info;\nevents { worker_connections 64; }\n"
+				"http {\n  access_log off;\n"
+				"  client_body_temp_path " + dir.path() + "/body;\n  proxy_temp_path " + dir.path() + "/proxy;\n"
+				"  fastcgi_temp_path " + dir.path() + "/fastcgi;\n  uwsgi_temp_path " + dir.path() + "/uwsgi;\n"
+				"  scgi_temp_path " + dir.path() + "/scgi;\n"
+				"  server {\n    listen 127.0.0.1:" + std::to_string(nginxPort) + " proxy_protocol;\n"
+				"    location / { return 200 \"$proxy_protocol_addr $proxy_protocol_port $proxy_protocol_server_addr $proxy_protocol_server_port\"; }\n"
+				"  }\n}\n");
+			nginx = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/nginx", "-p", dir.path(), "-c", nginxConfig, "-e", "stderr"});
+			if (waitFor([&] { return answers(nginxPort) || nginx->waitExit(0ms).has_value(); }, 20s) && !nginx->waitExit(0ms))
+				break;
+		}
 
-		BOOST_TEST_REQUIRE(waitFor([&] { return listening(haproxyPort); }, 10s), haproxy->all());
-		BOOST_TEST_REQUIRE(waitFor([&] { return listening(nginxPort); }, 10s), nginx->all());
+		BOOST_TEST_REQUIRE(waitFor([&] { return answers(haproxyPort); }, 20s), haproxy->all());
+		BOOST_TEST_REQUIRE(waitFor([&] { return answers(nginxPort); }, 20s), nginx->all());
 	}
 
 	// ForwardOptimal in front of one receiver, ready to forward.
-	std::unique_ptr<ChildProcess> forwardOptimal(std::uint16_t target, const std::string& version, const std::string& bind = "127.0.0.1:0")
+	std::unique_ptr<RunningProxy> forwardOptimal(std::uint16_t target, const std::string& version, const std::string& bind = "127.0.0.1:0")
 	{
-		std::string config = dir.write("fo-" + version + std::to_string(target) + ".json", "{\"bindAddr\": \"" + bind + "\","
-			" \"targets\": [\"127.0.0.1:" + std::to_string(target) + "\"], \"updateInterval\": 60, \"proxyProtocol\": \"" + version + "\","
-			" \"adminAddr\": \"\"}");
-		auto process = std::make_unique<ChildProcess>(std::vector<std::string>{binaryPath(), "-c", config});
-		BOOST_TEST_REQUIRE(process->waitForOutput("目标节点数量", 20s), process->all());
-		BOOST_TEST_REQUIRE(process->all().find("✅ 在线 127.0.0.1:" + std::to_string(target)) != std::string::npos, process->all());
+		auto process = std::make_unique<RunningProxy>(SettingsBuilder::loopback({"127.0.0.1:" + std::to_string(target)})
+			.set("bindAddr", bind).set("updateInterval", 60).set("proxyProtocol", version).set("adminAddr", ""));
+		BOOST_TEST_REQUIRE(process->waitForLog("✅ 在线 127.0.0.1:" + std::to_string(target)), process->log());
 		return process;
 	}
 
 	TempDir dir;
+	Poco::Net::ServerSocket haproxySocket{Poco::Net::SocketAddress("127.0.0.1", 0)};
 	std::uint16_t haproxyPort = 0;
 	std::uint16_t nginxPort = 0;
 	std::unique_ptr<ChildProcess> haproxy;
 	std::unique_ptr<ChildProcess> nginx;
 };
 
-Poco::Net::SocketAddress listenAddress(const ChildProcess& process)
-{
-	std::string address = listenAddressFromLog(process.all());
-	std::uint16_t port = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
-	return Poco::Net::SocketAddress("127.0.0.1", port);
-}
-
 void expectRealClient(Receivers& receivers, std::uint16_t receiverPort, const std::string& version, const std::string& bind)
 {
 	auto forwarder = receivers.forwardOptimal(receiverPort, version, bind);
-	Poco::Net::SocketAddress proxy = listenAddress(*forwarder);
+	// IPv4 even through a dual-stack listener: the client's address must arrive as plain IPv4.
+	Poco::Net::SocketAddress proxy("127.0.0.1", forwarder->listen().port());
 	for (int i = 0; i < 3; ++i)
 	{
 		Poco::Net::SocketAddress client;
@@ -136,8 +151,7 @@ void expectRealClient(Receivers& receivers, std::uint16_t receiverPort, const st
 		BOOST_TEST(seen == "127.0.0.1 " + std::to_string(client.port()) + " 127.0.0.1 " + std::to_string(proxy.port()),
 			version << " via " << bind << ": " << seen);
 	}
-	forwarder->signal(SIGTERM);
-	BOOST_TEST(forwarder->waitExit(20s).value_or(-1) == 0);
+	BOOST_TEST(forwarder->stop(SIGTERM) == 0);
 }
 
 } // namespace
@@ -180,8 +194,7 @@ BOOST_AUTO_TEST_CASE(health_probes_do_not_upset_strict_receivers)
 {
 	Receivers receivers;
 	auto forwarder = receivers.forwardOptimal(receivers.nginxPort, "v1");
-	forwarder->signal(SIGTERM);
-	forwarder->waitExit(20s);
+	forwarder->stop(SIGTERM);
 	// nginx logs a broken PROXY header as "broken header"; a valid v1 line from the probe is fine.
 	BOOST_TEST(receivers.nginx->all().find("broken header") == std::string::npos, receivers.nginx->all());
 }

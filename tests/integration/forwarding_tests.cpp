@@ -377,8 +377,8 @@ BOOST_AUTO_TEST_CASE(thousands_of_short_sessions_leak_no_descriptors_or_threads)
 	// Relay threads above the pool's minimum idle out after 60 s; what matters is that the
 	// count does not grow with the number of sessions (2,000 here), only with their
 	// concurrency: 4 workers, each of whose sessions can still be returning its thread to the
-	// pool while the next one or two start (measured under ASan: 4 to 9 threads above the
-	// start, kept idle). A leak of one thread per session would be hundreds.
+	// pool while the next one or two start (docs/reliability.md has the counts seen). A leak
+	// of one thread per session would be hundreds.
 	BOOST_TEST(waitFor([&] { return threadCount() <= threads + 16; }, 10s), threadCount() << " vs " << threads);
 }
 

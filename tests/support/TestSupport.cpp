@@ -68,7 +68,7 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 }
 
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir)
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir, int inheritedFd)
 {
 	int outPipe[2];
 	int errPipe[2];
@@ -81,8 +81,11 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
 	posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2);
 	posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
 	// Nothing else of the test process may leak into the child: an inherited listening socket
-	// would keep a "stopped" test backend reachable for as long as the child runs.
-	posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+	// would keep a "stopped" test backend reachable for as long as the child runs. (dup2 onto
+	// itself clears close-on-exec, as POSIX asks of posix_spawn_file_actions_adddup2.)
+	if (inheritedFd >= 0)
+		posix_spawn_file_actions_adddup2(&actions, inheritedFd, 3);
+	posix_spawn_file_actions_addclosefrom_np(&actions, inheritedFd >= 0 ? 4 : 3);
 	if (!workingDir.empty())
 		posix_spawn_file_actions_addchdir_np(&actions, workingDir.c_str());
 
@@ -200,33 +203,6 @@ int ChildProcess::run(const std::vector<std::string>& argv, std::string& out, st
 	out = child.out();
 	err = child.err();
 	return code ? *code : -1;
-}
-
-
-std::string listenAddressFromLog(const std::string& log)
-{
-	const std::string marker = "TCP转发服务器启动成功";
-	const std::string label = "🔗 监听地址: ";
-	std::size_t started = log.find(marker);
-	if (started == std::string::npos)
-		return std::string();
-	std::size_t at = log.find(label, started);
-	if (at == std::string::npos)
-		return std::string();
-	at += label.size();
-	return log.substr(at, log.find('\n', at) - at);
-}
-
-
-std::string adminAddressFromLog(const std::string& log)
-{
-	const std::string label = "管理接口: http://";
-	std::size_t at = log.find(label);
-	if (at == std::string::npos)
-		return std::string();
-	at += label.size();
-	std::size_t end = log.find_first_not_of("0123456789.:[]abcdefABCDEF", at);
-	return log.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
 

@@ -43,7 +43,9 @@ private:
 class ChildProcess
 {
 public:
-	ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir = std::string());
+	ChildProcess(const std::vector<std::string>& argv, const std::string& workingDir = std::string(), int inheritedFd = -1);
+		/// With `inheritedFd`, the child gets that descriptor (a socket the test bound to port 0)
+		/// as its descriptor 3 and nothing else of the test's.
 	~ChildProcess();
 	ChildProcess(const ChildProcess&) = delete;
 	ChildProcess& operator=(const ChildProcess&) = delete;
@@ -76,14 +78,6 @@ private:
 	std::thread _outReader;
 	std::thread _errReader;
 };
-
-std::string listenAddressFromLog(const std::string& log);
-	/// The address after "🔗 监听地址: " on the "TCP转发服务器启动成功" side of the log, i.e. the
-	/// address actually bound (with its real port when the config asked for port 0); "" if absent.
-
-std::string adminAddressFromLog(const std::string& log);
-	/// The host:port of the admin endpoint from the "管理接口: http://HOST:PORT ..." line; "" if
-	/// absent.
 
 int openFdCount();
 	/// Descriptors this (test) process holds, from /proc/self/fd.

@@ -6,10 +6,10 @@
 #   netns_lab.sh up PREFIX N DELAY_LINE CONTROL      create PREFIX-p and PREFIX-t, start the line
 #   netns_lab.sh down PREFIX                         remove it all (idempotent)
 #
-# PREFIX-p (the proxy side) has 10.250.0.1 on tun "dlp"; PREFIX-t (the targets) has 10.251.0.1
-# to 10.251.0.N on tun "dlt". Traffic between them crosses the delay line, whose per-address
-# delays are read from CONTROL (lines "IP MS" or "IP drop"). Only these private addresses inside
-# the lab's own namespaces are ever used.
+# PREFIX-p (the proxy side) has 198.18.0.1 on tun "dlp"; PREFIX-t (the targets) has 198.19.0.1
+# to 198.19.0.N on tun "dlt". Traffic between them crosses the delay line, whose per-address
+# delays are read from CONTROL (lines "IP MS" or "IP drop"). Only these addresses, from the
+# benchmarking range 198.18.0.0/15 (RFC 2544) and inside the lab's own namespaces, are ever used.
 set -euo pipefail
 
 die() { echo "netns_lab: $*" >&2; exit 1; }
@@ -37,13 +37,13 @@ up() {
   ip -n "$t" link set lo up
   ip -n "$p" tuntap add dev dlp mode tun
   ip -n "$t" tuntap add dev dlt mode tun
-  ip -n "$p" addr add 10.250.0.1/32 dev dlp
+  ip -n "$p" addr add 198.18.0.1/32 dev dlp
   local i
-  for i in $(seq 1 "$count"); do ip -n "$t" addr add "10.251.0.$i/32" dev dlt; done
+  for i in $(seq 1 "$count"); do ip -n "$t" addr add "198.19.0.$i/32" dev dlt; done
   ip -n "$p" link set dlp up
   ip -n "$t" link set dlt up
-  ip -n "$p" route add 10.251.0.0/24 dev dlp
-  ip -n "$t" route add 10.250.0.0/24 dev dlt
+  ip -n "$p" route add 198.19.0.0/24 dev dlp
+  ip -n "$t" route add 198.18.0.0/24 dev dlt
   "$line" --ns-a "$p" --tun-a dlp --ns-b "$t" --tun-b dlt --control "$control" > "$log" 2>&1 &
   echo $! > "/tmp/$prefix-delay_line.pid"
   for i in $(seq 1 50); do

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a task needs, whichever are missing (a no-op when all are there;
+# as root, or through sudo). run.sh, test.sh and build.sh call it; CI reaches it through test.sh.
+#   ./scripts/install-deps.sh [PROFILE...]     default: build
+# Profiles:
+#   build   compiler, CMake, POCO, Boost.Test
+#   demo    what ./scripts/run.sh needs (the build)
+#   test    the build, plus what the tests start for real: iproute2 (network namespaces),
+#           haproxy and nginx-light (PROXY protocol receivers), prometheus, systemd (unit check)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+packages=()
+for profile in "${@:-build}"; do
+  case "$profile" in
+    build|demo) packages+=("${FO_BUILD_PACKAGES[@]}") ;;
+    test) packages+=("${FO_BUILD_PACKAGES[@]}" iproute2 haproxy nginx-light prometheus systemd) ;;
+    *) echo "install-deps.sh: unknown profile '$profile' (build, demo, test)" >&2; exit 64 ;;
+  esac
+done
+fo_install_packages "${packages[@]}"
