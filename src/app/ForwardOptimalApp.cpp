@@ -401,7 +401,7 @@ int ForwardOptimalApp::serve()
 	checkDescriptorBudget(settings, _logger);
 	Stats::Counters counters;
 	auto pRuntime = std::make_shared<Proxy::Runtime>(_loaded.settings,
-		std::make_unique<Health::TcpProber>(settings.proxyProtocol), counters);
+		std::make_unique<Health::TcpProber>(settings.proxyProtocol, settings.probeMode), counters);
 	Proxy::ConnectionContext context(pRuntime, counters);
 	pRuntime.reset(); // the context owns it from here on (a reload replaces it)
 	std::unique_ptr<Proxy::ProxyServer> pServer;
@@ -504,7 +504,7 @@ void ForwardOptimalApp::reload(Proxy::ConnectionContext& context, Stats::Counter
 	needsRestart("adminAddr", running.adminEnabled ? running.adminAddr.toString() : "\"\"",
 		next.adminEnabled ? next.adminAddr.toString() : "\"\"");
 
-	auto pNext = std::make_shared<Proxy::Runtime>(loaded.settings, std::make_unique<Health::TcpProber>(next.proxyProtocol), counters);
+	auto pNext = std::make_shared<Proxy::Runtime>(loaded.settings, std::make_unique<Health::TcpProber>(next.proxyProtocol, next.probeMode), counters);
 	pNext->start(); // its first round runs before any client sees it
 	context.replace(pNext)->stop(); // sessions that hold the old runtime finish with it
 	_logger.information("✅ 配置已重新加载: 目标节点 " + joinTargets(next) + ", 检查间隔 " + formatSeconds(next.updateInterval)

@@ -26,6 +26,12 @@ std::string toString(ProxyProtocol version)
 }
 
 
+std::string toString(ProbeMode mode)
+{
+	return mode == ProbeMode::CONNECT ? "connect" : "syn";
+}
+
+
 Poco::JSON::Object::Ptr Settings::toJson() const
 {
 	// preserveInsertionOrder, so the output reads in the same order as the README's table.
@@ -47,6 +53,7 @@ Poco::JSON::Object::Ptr Settings::toJson() const
 	json->set("poolSize", poolSize);
 	json->set("poolMaxIdle", seconds(poolMaxIdle));
 	json->set("probeTimeout", seconds(probeTimeout));
+	json->set("probeMode", toString(probeMode));
 	json->set("switchMargin", switchMarginMs);
 	json->set("switchMarginPercent", switchMarginPercent);
 	json->set("latencySmoothing", latencySmoothing);

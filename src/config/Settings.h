@@ -21,6 +21,15 @@ enum class ProxyProtocol
 std::string toString(ProxyProtocol version);
 	/// "", "v1" or "v2", as written in the config.
 
+enum class ProbeMode
+{
+	SYN,      /// "syn": half-open; the server's kernel answers, its application never sees it
+	CONNECT   /// "connect": a full TCP connection, accepted and closed by the server's application
+};
+
+std::string toString(ProbeMode mode);
+	/// "syn" or "connect", as written in the config.
+
 /// Everything the program reads from its configuration, validated. Built once by
 /// SettingsLoader and shared as `std::shared_ptr<const Settings>`: nothing else parses keys,
 /// and nobody mutates a published value, so any thread may read it without locking.
@@ -44,6 +53,7 @@ struct Settings
 
 	// Health checking and selection (see HealthMonitor and Selector).
 	std::chrono::milliseconds probeTimeout{5000};   /// TCP connect timeout of a probe
+	ProbeMode probeMode = ProbeMode::SYN;  /// half-open probes, or full connects (see TcpProber)
 	double switchMarginMs = 5.0;           /// a challenger must be this much faster to take over...
 	double switchMarginPercent = 10.0;     /// ...or this share of the best's latency, whichever is larger
 	double latencySmoothing = 0.5;         /// EWMA weight of the newest sample (1 = no smoothing)

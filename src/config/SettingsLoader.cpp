@@ -63,6 +63,7 @@ const KeySpec KEYS[] = {
 	{"poolSize", ValueType::NUMBER},
 	{"poolMaxIdle", ValueType::NUMBER},
 	{"probeTimeout", ValueType::NUMBER},
+	{"probeMode", ValueType::STRING},
 	{"switchMargin", ValueType::NUMBER},
 	{"switchMarginPercent", ValueType::NUMBER},
 	{"latencySmoothing", ValueType::NUMBER},
@@ -358,6 +359,11 @@ std::shared_ptr<const Settings> buildSettings(const Reader& reader, const std::s
 		settings->poolMaxIdle = std::chrono::milliseconds(2000);
 	settings->poolMaxIdle = reader.seconds("poolMaxIdle", settings->poolMaxIdle, false);
 	settings->probeTimeout = reader.seconds("probeTimeout", settings->probeTimeout, false);
+	std::string probeMode = reader.string("probeMode", toString(settings->probeMode));
+	if (probeMode == "connect")
+		settings->probeMode = ProbeMode::CONNECT;
+	else if (probeMode != "syn")
+		reader.fail("probeMode", "must be \"syn\" or \"connect\", got \"" + probeMode + "\"");
 	settings->switchMarginMs = reader.ranged("switchMargin", settings->switchMarginMs, 0, 60000, " ms");
 	settings->switchMarginPercent = reader.ranged("switchMarginPercent", settings->switchMarginPercent, 0, 1000, " %");
 	settings->latencySmoothing = reader.ranged("latencySmoothing", settings->latencySmoothing, 0, 1, "");
