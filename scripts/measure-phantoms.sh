@@ -12,6 +12,8 @@
 #   FO_BINARY=/path/ForwardOptimal ...   measure that binary (default: build/ForwardOptimal,
 #                                        built if missing)
 #   FO_MODES="syn" FO_POOLS="0" ...      a subset (FO_POOLS: 0 = off, default = the key unset)
+#   FO_LOG_DIR=/some/dir ...             keep the proxies' and the servers' logs there
+#   FO_LOG_LEVEL=information ...         the proxies' log level (default: warning)
 # Needs root (network namespaces). Nothing but the lab's own namespaces is ever contacted.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -132,7 +134,7 @@ for mode in "${modes[@]}"; do
     for port in 22 3306 5432; do
       cat > "$work/fo-$port.json" <<EOF
 {"bindAddr": "127.0.0.1:0", "targets": ["$server_ip:$port"], "updateInterval": $interval, $pool_key
- "probeMode": "$mode", "adminAddr": "", "logging": {"loggers": {"root": {"level": "warning"}}}}
+ "probeMode": "$mode", "adminAddr": "", "logging": {"loggers": {"root": {"level": "${FO_LOG_LEVEL:-warning}"}}}}
 EOF
       ip netns exec "$pns" "$binary" -c "$work/fo-$port.json" > "$work/fo-$port.log" 2>&1 &
       proxies+=($!)
@@ -141,6 +143,10 @@ EOF
     kill -TERM "${proxies[@]}"
     wait "${proxies[@]}" || true
     sleep 1   # the servers log the last closings
+    if [ -n "${FO_LOG_DIR:-}" ]; then
+      mkdir -p "$FO_LOG_DIR"
+      for port in 22 3306 5432; do cp "$work/fo-$port.log" "$FO_LOG_DIR/fo-$mode-$pool-$port.log"; done
+    fi
     ssh1=$(lines "$work/sshd.log")
     read -r aborted1 errors1 < <(mariadb_errors)
     pg1=$(grep -c "connection received" "$work/pg.log" || true)
@@ -149,6 +155,7 @@ EOF
       "$(per_minute $((pg1 - pg0))) |"
   done
 done
+[ -z "${FO_LOG_DIR:-}" ] || cp "$work/sshd.log" "$work/mariadb.err" "$work/pg.log" "$FO_LOG_DIR/"
 echo
 echo "sshd's lines, last run:"; tail -n 4 "$work/sshd.log" | sed 's/^/  /'
 echo "MariaDB's error log, last lines:"; tail -n 2 "$work/mariadb.err" | sed 's/^/  /'
