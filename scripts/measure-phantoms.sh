@@ -110,8 +110,8 @@ mariadb_errors() {
 # PostgreSQL with log_connections=on (a line per connection its postmaster accepts).
 mkdir -p "$work/pg"
 chown postgres "$work/pg"
-runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -A trust >/dev/null
-ip netns exec "$sns" runuser -u postgres -- "$pgbin/postgres" -D "$work/pg/data" -c listen_addresses="$server_ip" -c port=5432 \
+setpriv --reuid=postgres --regid=postgres --init-groups "$pgbin/initdb" -D "$work/pg/data" -A trust >/dev/null
+ip netns exec "$sns" setpriv --reuid=postgres --regid=postgres --init-groups "$pgbin/postgres" -D "$work/pg/data" -c listen_addresses="$server_ip" -c port=5432 \
   -c unix_socket_directories="$work/pg" -c log_connections=on -c logging_collector=off > "$work/pg.log" 2>&1 &
 pids+=($!)
 wait_for PostgreSQL grep -q "ready to accept connections" "$work/pg.log"

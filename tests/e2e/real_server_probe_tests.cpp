@@ -1,16 +1,16 @@
-// What real servers log and count of ForwardOptimal's idle health probes: Debian's sshd and
-// MariaDB, each started by the test as its own process in a network namespace of its own, with
+// What real servers log and count of ForwardOptimal's idle health probes: Debian's sshd,
+// MariaDB and PostgreSQL, each started by the test as its own process in a network namespace of its own, with
 // its own configuration, keys and data in a temporary directory. ForwardOptimal runs in a second
 // namespace joined to the first by a veth pair, so the servers see it at 198.18.12.1, not on
 // loopback (MariaDB keeps no per-host error count for loopback clients).
 //
-// With half-open probes (the default) neither server may log or count anything; with
-// probeMode "connect" both do, which is what makes each case able to fail. The pool is off
+// With half-open probes (the default) no server may log or count anything; with
+// probeMode "connect" each does, which is what makes each case able to fail. The pool is off
 // (poolSize 0) so that only probes reach the servers: every pooled socket that expires unused
 // is a real connection by design, and the pool's idle behaviour is tested with the pool.
 //
-// Needs root, iproute2 (network namespaces, veth), openssh-server, mariadb-server and
-// mariadb-client; where one is missing the test exits 77 (CTest: skipped) and says why.
+// Needs root, iproute2 (network namespaces, veth), openssh-server, mariadb-server,
+// mariadb-client and postgresql; where one is missing the test exits 77 (CTest: skipped) and says why.
 #include "TestSupport.h"
 
 #include "Poco/File.h"
@@ -22,6 +22,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <sys/stat.h>
 
 #include <unistd.h>
 
@@ -63,6 +65,14 @@ std::size_t count(const std::string& text, const std::string& what)
 	return n;
 }
 
+/// The newest installed PostgreSQL's bin directory ("" if none).
+std::string postgresBin()
+{
+	std::string output;
+	run({"/bin/sh", "-c", "ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1"}, output);
+	return output.substr(0, output.find('\n'));
+}
+
 /// Two namespaces, PREFIX-p (ForwardOptimal, 198.18.12.1) and PREFIX-s (the server,
 /// 198.18.12.2), joined by a veth pair; nothing else is reachable from either. The server's
 /// namespace knows the proxy's address by name from its hosts file and has no DNS (its
@@ -85,6 +95,8 @@ struct Lab
 			if (::access(path, X_OK) != 0)
 				skip(std::string(path) + " is missing (packages iproute2, openssh-server, mariadb-server, mariadb-client)");
 		}
+		if (postgresBin().empty() || ::access("/usr/bin/setpriv", X_OK) != 0)
+			skip("PostgreSQL (package postgresql) or setpriv (util-linux) is missing");
 		std::string output;
 		if (run({"/usr/sbin/ip", "netns", "add", proxyNs}, output) != 0)
 			skip("'ip netns add' is not permitted here: " + output);
@@ -260,6 +272,39 @@ BOOST_AUTO_TEST_CASE(mariadb_counts_no_error_for_syn_probes_and_blocks_the_proxy
 	output = client(*pProxy);
 	BOOST_TEST(output.find("is blocked because of many connection errors") != std::string::npos, output);
 	Lab::stop(pProxy);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_logs_no_connection_for_syn_probes_and_one_per_connect_probe)
+{
+	Lab lab;
+	std::string output;
+	std::string pg = lab.dir.path() + "/pg", log = lab.dir.path() + "/pg.log";
+	Poco::File(pg).createDirectories();
+	BOOST_TEST_REQUIRE(run({"/bin/chown", "postgres", pg}, output) == 0, output);
+	::chmod(lab.dir.path().c_str(), 0755);
+	const std::vector<std::string> asPostgres{"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"};
+	std::vector<std::string> initdb = asPostgres;
+	initdb.insert(initdb.end(), {postgresBin() + "/initdb", "-D", pg + "/data", "-A", "trust"});
+	BOOST_TEST_REQUIRE(run(initdb, output, 120s) == 0, output);
+	// stderr is the log; ChildProcess captures it (log_connections: a line per accepted connection).
+	// setpriv execs, so the child is the postmaster itself and SIGTERM reaches it.
+	std::vector<std::string> server = asPostgres;
+	server.insert(server.end(), {postgresBin() + "/postgres", "-D", pg + "/data", "-c", "listen_addresses=" + SERVER_IP,
+		"-c", "port=5432", "-c", "unix_socket_directories=" + pg, "-c", "log_connections=on", "-c", "logging_collector=off"});
+	ChildProcess postgres(lab.inServer(server));
+	BOOST_TEST_REQUIRE(postgres.waitForOutput("ready to accept connections", 60s), postgres.all());
+
+	auto pProxy = lab.startProxy(SERVER_IP + ":5432", "syn");
+	Lab::waitRounds(*pProxy, 50);
+	BOOST_TEST(!postgres.waitForOutput("connection received", 1s), postgres.all());
+	Lab::stop(pProxy);
+
+	pProxy = lab.startProxy(SERVER_IP + ":5432", "connect");
+	Lab::waitRounds(*pProxy, 10);
+	BOOST_TEST(waitFor([&] { return count(postgres.all(), "connection received: host=" + PROXY_IP) >= 5; }, 10s), postgres.all());
+	Lab::stop(pProxy);
+	postgres.signal(SIGTERM); // a clean shutdown leaves no shared memory behind
+	BOOST_TEST(postgres.waitExit(30s).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
