@@ -6,7 +6,8 @@
 #   build   compiler, CMake, POCO, Boost.Test
 #   demo    what ./scripts/run.sh needs (the build)
 #   test    the build, plus what the tests start for real: iproute2 (network namespaces),
-#           haproxy and nginx-light (PROXY protocol receivers), prometheus, systemd (unit check)
+#           haproxy and nginx-light (PROXY protocol receivers), prometheus, systemd (unit check),
+#           sshd, MariaDB and PostgreSQL (what the servers behind the proxy see of its probes)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -14,7 +15,8 @@ packages=()
 for profile in "${@:-build}"; do
   case "$profile" in
     build|demo) packages+=("${FO_BUILD_PACKAGES[@]}") ;;
-    test) packages+=("${FO_BUILD_PACKAGES[@]}" iproute2 haproxy nginx-light prometheus systemd) ;;
+    test) packages+=("${FO_BUILD_PACKAGES[@]}" iproute2 haproxy nginx-light prometheus systemd
+                openssh-server mariadb-server mariadb-client postgresql) ;;
     *) echo "install-deps.sh: unknown profile '$profile' (build, demo, test)" >&2; exit 64 ;;
   esac
 done

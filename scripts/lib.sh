@@ -28,7 +28,17 @@ fo_install_packages() {
   if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -1)" ]; then
     "${sudo[@]}" apt-get update -qq
   fi
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Server packages (openssh-server, mariadb-server, postgresql) must not start their system
+  # services: the tests start their own instances, with their own ports and data directories.
+  local policy=/usr/sbin/policy-rc.d added="" rc=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    added=1
+  fi
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$added" ] || "${sudo[@]}" rm -f "$policy"
+  return $rc
 }
 
 # Configures and builds into $FO_BUILD_DIR; extra arguments go to cmake's configure step.

@@ -50,7 +50,7 @@ Service::~Service()
 std::shared_ptr<Proxy::Runtime> Service::makeRuntime(std::shared_ptr<const Config::Settings> pSettings,
 	Stats::Counters& counters)
 {
-	auto pProber = std::make_unique<Health::TcpProber>(pSettings->proxyProtocol);
+	auto pProber = std::make_unique<Health::TcpProber>(pSettings->proxyProtocol, pSettings->probeMode);
 	return std::make_shared<Proxy::Runtime>(std::move(pSettings), std::move(pProber), counters);
 }
 

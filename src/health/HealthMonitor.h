@@ -76,6 +76,11 @@ private:
 	Prober& _prober;
 	const Stats::Counters* _pCounters;
 
+	// Lock order: _roundMutex, then _scheduleMutex, then _stateMutex; never the other way.
+	// runRound() holds _roundMutex while it takes each of the other two in turn; start() and
+	// onTimer() hold _scheduleMutex while nextInterval() reads the snapshot under _stateMutex;
+	// reportFailure() releases _stateMutex before it takes _scheduleMutex. None is held across
+	// a probe.
 	std::mutex _roundMutex;                     // serializes rounds
 	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round
 	std::vector<TargetStatus> _targets;

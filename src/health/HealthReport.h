@@ -21,7 +21,9 @@ public:
 		/// with counters, a connection statistics line too (the spec's 连接统计).
 
 	static std::string connectionLine(const Stats::Counters& counters);
-		/// "活动 3, 累计 120, 拒绝 2 (暂停 2, 无法连接 0, 过载见 TCPServer), 上游失败 1, ...".
+		/// One line of the counters: active and accepted sessions, each kind of refusal
+		/// (暂停时拒绝, 无法连接上游, 过载拒绝, 来源超限拒绝, 资源不足拒绝), upstream failures,
+		/// failovers and pool hits out of pool acquisitions, in that order.
 
 	static std::string latency(double milliseconds);
 		/// "50ms", "12.5ms", "0.42ms".

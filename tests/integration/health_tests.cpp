@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(probe_sends_a_v2_local_header_when_proxy_protocol_v2_is_on)
 {
 	Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
 	auto captured = captureOne(listener);
-	Health::TcpProber prober(Config::ProxyProtocol::V2);
+	Health::TcpProber prober(Config::ProxyProtocol::V2, Config::ProbeMode::CONNECT);
 	BOOST_TEST(prober.probe(Config::Endpoint::parseTarget(listener.address().toString()), 2000ms).ok);
 	BOOST_TEST(captured.get().bytes == ProxyProtocol::ProxyHeader::v2Local());
 }
@@ -142,20 +142,49 @@ BOOST_AUTO_TEST_CASE(probe_sends_a_v1_line_of_its_own_endpoints_when_proxy_proto
 {
 	Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
 	auto captured = captureOne(listener);
-	Health::TcpProber prober(Config::ProxyProtocol::V1);
+	Health::TcpProber prober(Config::ProxyProtocol::V1, Config::ProbeMode::CONNECT);
 	BOOST_TEST(prober.probe(Config::Endpoint::parseTarget(listener.address().toString()), 2000ms).ok);
 	Capture capture = captured.get();
 	BOOST_TEST(capture.bytes == "PROXY TCP4 127.0.0.1 127.0.0.1 " + std::to_string(capture.peer.port()) + " "
 		+ std::to_string(capture.local.port()) + "\r\n");
 }
 
-BOOST_AUTO_TEST_CASE(plain_probe_sends_nothing)
+BOOST_AUTO_TEST_CASE(plain_connect_probe_sends_nothing)
 {
 	Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
 	auto captured = captureOne(listener);
-	Health::TcpProber prober(Config::ProxyProtocol::NONE);
+	Health::TcpProber prober(Config::ProxyProtocol::NONE, Config::ProbeMode::CONNECT);
 	BOOST_TEST(prober.probe(Config::Endpoint::parseTarget(listener.address().toString()), 2000ms).ok);
 	BOOST_TEST(captured.get().bytes.empty());
+}
+
+BOOST_AUTO_TEST_CASE(syn_probes_are_never_accepted_even_with_proxy_protocol_on)
+{
+	// The listener's backlog holds whatever completes a handshake; a probe's handshake that
+	// completed late (the held-back ACK sent after all, within the 200 ms delayed-ACK limit)
+	// would make it readable within the wait below.
+	Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0), 1024);
+	Config::Endpoint target = Config::Endpoint::parseTarget(listener.address().toString());
+	for (auto version : {Config::ProxyProtocol::NONE, Config::ProxyProtocol::V1, Config::ProxyProtocol::V2})
+	{
+		Health::TcpProber prober(version);
+		for (int i = 0; i < 10; ++i)
+		{
+			Health::ProbeResult result = prober.probe(target, 2000ms);
+			BOOST_TEST_REQUIRE(result.ok, result.error);
+			BOOST_TEST(result.latencyMs > 0.0);
+		}
+	}
+	BOOST_TEST(!listener.poll(Poco::Timespan(0, 500000), Poco::Net::Socket::SELECT_READ));
+}
+
+BOOST_AUTO_TEST_CASE(connect_probes_are_accepted)
+{
+	// The counterpart of the case above, so that it can fail: the same wait sees full connects.
+	Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0), 1024);
+	Health::TcpProber prober(Config::ProxyProtocol::NONE, Config::ProbeMode::CONNECT);
+	BOOST_TEST_REQUIRE(prober.probe(Config::Endpoint::parseTarget(listener.address().toString()), 2000ms).ok);
+	BOOST_TEST(listener.poll(Poco::Timespan(0, 500000), Poco::Net::Socket::SELECT_READ));
 }
 
 BOOST_AUTO_TEST_CASE(round_lasts_as_long_as_the_slowest_probe_not_the_sum)
