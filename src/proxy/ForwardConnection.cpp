@@ -39,6 +39,20 @@ void sendAll(Poco::Net::StreamSocket& socket, const std::string& bytes)
 	}
 }
 
+// The client's address for a log line; the client may have reset already (on the accept
+// thread no session boundary would catch the exception).
+std::string peerOf(const Poco::Net::StreamSocket& client)
+{
+	try
+	{
+		return client.peerAddress().toString();
+	}
+	catch (const Poco::Exception&)
+	{
+		return "(unknown)";
+	}
+}
+
 } // namespace
 
 
@@ -73,7 +87,7 @@ void ConnectionContext::refuse(Poco::Net::StreamSocket& client, Stats::Refusal r
 	std::string peer;
 	bool log = info.logText && _refusalLogs[static_cast<std::size_t>(reason)].allow();
 	if (log)
-		peer = client.peerAddress().toString();
+		peer = peerOf(client);
 	// A reset rather than a FIN: the client learns at once that nothing is there.
 	client.setLinger(true, 0);
 	client.close();
