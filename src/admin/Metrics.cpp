@@ -1,6 +1,7 @@
 #include "admin/AdminView.h"
 
 #include "BuildInfo.h"
+#include "stats/Refusal.h"
 
 #include "Poco/JSON/Array.h"
 
@@ -118,11 +119,9 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.single("forwardoptimal_connections_accepted_total", "counter", "Client connections handed to a session thread.", static_cast<double>(c.accepted.load()));
 	w.single("forwardoptimal_connections_active", "gauge", "Client sessions in progress.", static_cast<double>(c.activeSessions.load()));
 	w.family("forwardoptimal_connections_refused_total", "counter", "Client connections closed at once, by reason.");
-	w.sample("forwardoptimal_connections_refused_total", "reason=\"no_healthy_target\"", static_cast<double>(c.refusedNoTarget.load()));
-	w.sample("forwardoptimal_connections_refused_total", "reason=\"no_reachable_target\"", static_cast<double>(c.refusedNoUpstream.load()));
-	w.sample("forwardoptimal_connections_refused_total", "reason=\"overload\"", static_cast<double>(c.refusedOverload.load()));
-	w.sample("forwardoptimal_connections_refused_total", "reason=\"per_source_limit\"", static_cast<double>(c.refusedPerSource.load()));
-	w.sample("forwardoptimal_connections_refused_total", "reason=\"resource_shortage\"", static_cast<double>(c.refusedNoResources.load()));
+	for (const Stats::RefusalInfo& refusal : Stats::REFUSALS)
+		w.sample("forwardoptimal_connections_refused_total", std::string("reason=\"") + refusal.metricLabel + "\"",
+			static_cast<double>((c.*refusal.counter).load()));
 	w.single("forwardoptimal_upstream_connect_failures_total", "counter", "Connects to a target for a client that failed.", static_cast<double>(c.upstreamFailures.load()));
 	w.single("forwardoptimal_failovers_total", "counter", "Sessions served by a later target after the best one failed.", static_cast<double>(c.failovers.load()));
 	w.single("forwardoptimal_pool_hits_total", "counter", "Sessions that got a pre-connected upstream socket.", static_cast<double>(c.poolHits.load()));
@@ -170,11 +169,8 @@ Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
 	Poco::JSON::Object::Ptr counters = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
 	counters->set("accepted", c.accepted.load());
 	counters->set("active", c.activeSessions.load());
-	counters->set("refusedNoHealthyTarget", c.refusedNoTarget.load());
-	counters->set("refusedNoReachableTarget", c.refusedNoUpstream.load());
-	counters->set("refusedOverload", c.refusedOverload.load());
-	counters->set("refusedPerSourceLimit", c.refusedPerSource.load());
-	counters->set("refusedResourceShortage", c.refusedNoResources.load());
+	for (const Stats::RefusalInfo& refusal : Stats::REFUSALS)
+		counters->set(refusal.statusKey, (c.*refusal.counter).load());
 	counters->set("upstreamConnectFailures", c.upstreamFailures.load());
 	counters->set("failovers", c.failovers.load());
 	counters->set("bytesClientToUpstream", c.bytesClientToUpstream.load());

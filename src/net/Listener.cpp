@@ -1,13 +1,13 @@
 #include "net/Listener.h"
 
+#include "net/AcceptedSocket.h"
 #include "net/ResourceShortage.h"
-#include "stats/RateLimiter.h"
+#include "stats/LogThrottle.h"
 
 #include "Poco/Exception.h"
 #include "Poco/Logger.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/ServerSocketImpl.h"
-#include "Poco/Net/StreamSocketImpl.h"
 #include "Poco/Thread.h"
 
 #include <cerrno>
@@ -75,7 +75,7 @@ public:
 			error(code);
 		}
 		clientAddr = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&peer), length);
-		return new Poco::Net::StreamSocketImpl(fd);
+		return new AcceptedSocketImpl(fd);
 	}
 
 private:
@@ -98,7 +98,7 @@ private:
 			+ " ms 重试, 新客户端在队列中等待 (此消息每 10 秒最多一次)");
 	}
 
-	Stats::RateLimiter _shortageLog{std::chrono::seconds(10)};
+	Stats::LogThrottle _shortageLog{std::chrono::seconds(10)};
 };
 
 /// A ServerSocket on a ListeningSocketImpl (the constructor that takes an impl is protected).

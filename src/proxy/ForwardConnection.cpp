@@ -1,5 +1,6 @@
 #include "proxy/ForwardConnection.h"
 
+#include "net/AcceptedSocket.h"
 #include "net/ResourceShortage.h"
 #include "proxy/Relay.h"
 #include "proxyprotocol/ProxyHeader.h"
@@ -38,6 +39,20 @@ void sendAll(Poco::Net::StreamSocket& socket, const std::string& bytes)
 	}
 }
 
+// The client's address for a log line; the client may have reset already (on the accept
+// thread no session boundary would catch the exception).
+std::string peerOf(const Poco::Net::StreamSocket& client)
+{
+	try
+	{
+		return client.peerAddress().toString();
+	}
+	catch (const Poco::Exception&)
+	{
+		return "(unknown)";
+	}
+}
+
 } // namespace
 
 
@@ -63,11 +78,32 @@ void StopSignal::trigger()
 }
 
 
+void ConnectionContext::refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason)
+{
+	const Stats::RefusalInfo& info = Stats::describe(reason);
+	std::uint64_t refused = ++(counters.*info.counter);
+	// Throttled, and nothing is built for a line that is not written: a flood of refused
+	// clients costs no more than the refusals themselves.
+	std::string peer;
+	bool log = info.logText && _refusalLogs[static_cast<std::size_t>(reason)].allow();
+	if (log)
+		peer = peerOf(client);
+	// A reset rather than a FIN: the client learns at once that nothing is there.
+	client.setLinger(true, 0);
+	client.close();
+	if (log)
+		ForwardConnection::logger().warning(std::string("⛔ ") + info.logText + ": 立即关闭新连接 " + peer + ", 累计已拒绝 "
+			+ std::to_string(refused) + " 个");
+}
+
+
 ForwardConnection::ForwardConnection(const Poco::Net::StreamSocket& socket, ConnectionContext& context):
 	Poco::Net::TCPServerConnection(socket),
 	_context(context),
 	_logger(logger())
 {
+	if (Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(socket))
+		_lease = pImpl->takeLease();
 }
 
 
@@ -97,6 +133,9 @@ void ForwardConnection::run()
 	{
 		_logger.error(std::string("unexpected error in a session: ") + error.what());
 	}
+	// The place in the per-source count goes back before the session stops counting as
+	// active: whoever sees the active count drop may connect again from the same address.
+	_lease = Net::SourceLimiter::Lease();
 	++_context.counters.completedSessions;
 }
 
@@ -104,69 +143,87 @@ void ForwardConnection::run()
 void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
 	std::shared_ptr<Runtime> pRuntime = _context.runtime(); // kept for the whole session
-	const Config::Settings& settings = pRuntime->settings();
-	// Holds this session's place in its address's count until serve() returns, however it does.
-	SourceLimiter::Lease lease = _context.sources.acquire(client.impl()->sockfd(), settings.maxConnectionsPerSource);
-	if (!lease)
-	{
-		refuse(client, _context.counters.refusedPerSource, _context.sourceLimitLog, "来源地址的并发连接数已达上限 (maxConnectionsPerSource)");
-		return;
-	}
 	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{
-		refuse(client, _context.counters.refusedNoTarget, _context.refusalLog, "服务已暂停 (没有健康的目标节点)");
+		_context.refuse(client, Stats::Refusal::NO_TARGET);
 		return;
 	}
-
 	auto started = std::chrono::steady_clock::now();
-	Poco::Net::StreamSocket upstream;
-	const Health::TargetStatus* pTarget = nullptr;
-	bool pooled = false;
-	bool shortage = false;
-	std::size_t attempts = std::min(pRoute->ranking.size(), MAX_ATTEMPTS);
-	for (std::size_t i = 0; i < attempts && !pTarget; ++i)
+	Upstream upstream = connectUpstream(*pRuntime, *pRoute);
+	if (!upstream.pTarget)
 	{
-		const Health::TargetStatus& candidate = pRoute->targets[pRoute->ranking[i]];
-		try
+		_context.refuse(client, upstream.failure);
+		return;
+	}
+	Pool::UpstreamPool::tune(client);
+	writeHeader(pRuntime->settings(), client, upstream.socket);
+	relay(pRuntime->settings(), client, upstream, started);
+}
+
+
+ForwardConnection::Upstream ForwardConnection::connectUpstream(Runtime& runtime, const Health::HealthSnapshot& route)
+{
+	Upstream upstream;
+	std::size_t attempts = std::min(route.ranking.size(), MAX_ATTEMPTS);
+	for (std::size_t i = 0; i < attempts; ++i)
+	{
+		std::optional<Stats::Refusal> failure = acquire(runtime, route.targets[route.ranking[i]], upstream);
+		if (!failure)
 		{
-			upstream = pRuntime->pool().acquire(candidate, pooled);
-			pTarget = &candidate;
 			if (i > 0)
 				++_context.counters.failovers;
+			return upstream;
 		}
-		catch (const Poco::Exception& error)
-		{
-			// Out of descriptors or memory here: not the target's fault, and no other would do better.
-			if ((shortage = Net::isResourceShortage(error.code())))
-				break;
-			++_context.counters.upstreamFailures;
-			pRuntime->monitor().reportFailure(candidate.target, "connect: " + error.displayText());
-		}
+		upstream.failure = *failure;
+		// Out of descriptors or memory here: not the target's fault, and no other would do better.
+		if (*failure == Stats::Refusal::NO_RESOURCES)
+			break;
 	}
-	if (shortage)
-	{
-		refuse(client, _context.counters.refusedNoResources, _context.failureLog, "本进程资源不足 (文件描述符或内存)");
-		return;
-	}
-	if (!pTarget)
-	{
-		refuse(client, _context.counters.refusedNoUpstream, _context.failureLog, "没有可连接的目标节点");
-		return;
-	}
+	return upstream;
+}
 
-	Pool::UpstreamPool::tune(client);
-	if (settings.proxyProtocol != Config::ProxyProtocol::NONE)
-	{
-		Poco::Net::SocketAddress source = client.peerAddress();
-		Poco::Net::SocketAddress destination = client.address();
-		upstream.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(settings.connectTimeout).count()));
-		sendAll(upstream, settings.proxyProtocol == Config::ProxyProtocol::V2
-			? ProxyProtocol::ProxyHeader::v2(source, destination)
-			: ProxyProtocol::ProxyHeader::v1(source, destination));
-	}
 
-	Relay relay(client.impl()->sockfd(), upstream.impl()->sockfd(), settings.bufferSize, settings.idleTimeout,
+std::optional<Stats::Refusal> ForwardConnection::acquire(Runtime& runtime, const Health::TargetStatus& target,
+	Upstream& upstream)
+{
+	// The session's one call into the pool: a failure is turned into a reason here, and one the
+	// target is to blame for is reported to the health monitor.
+	try
+	{
+		upstream.socket = runtime.pool().acquire(target, upstream.pooled);
+		upstream.pTarget = &target;
+		return std::nullopt;
+	}
+	catch (const Poco::Exception& error)
+	{
+		if (Net::isResourceShortage(error.code()))
+			return Stats::Refusal::NO_RESOURCES;
+		++_context.counters.upstreamFailures;
+		runtime.monitor().reportFailure(target.target, "connect: " + error.displayText());
+		return Stats::Refusal::NO_UPSTREAM;
+	}
+}
+
+
+void ForwardConnection::writeHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client,
+	Poco::Net::StreamSocket& upstream)
+{
+	if (settings.proxyProtocol == Config::ProxyProtocol::NONE)
+		return;
+	Poco::Net::SocketAddress source = client.peerAddress();
+	Poco::Net::SocketAddress destination = client.address();
+	upstream.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(settings.connectTimeout).count()));
+	sendAll(upstream, settings.proxyProtocol == Config::ProxyProtocol::V2
+		? ProxyProtocol::ProxyHeader::v2(source, destination)
+		: ProxyProtocol::ProxyHeader::v1(source, destination));
+}
+
+
+void ForwardConnection::relay(const Config::Settings& settings, Poco::Net::StreamSocket& client, Upstream& upstream,
+	std::chrono::steady_clock::time_point started)
+{
+	Relay relay(client.impl()->sockfd(), upstream.socket.impl()->sockfd(), settings.bufferSize, settings.idleTimeout,
 		_context.stop.fd());
 	RelayResult result = relay.run();
 	_context.counters.bytesClientToUpstream += result.clientToUpstream;
@@ -174,31 +231,13 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	if (_logger.debug())
 	{
 		double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-		_logger.debug("session " + client.peerAddress().toString() + " -> " + pTarget->target.toString()
-			+ (pooled ? " (pooled)" : "") + ": " + std::to_string(result.clientToUpstream) + " bytes up, "
+		_logger.debug("session " + client.peerAddress().toString() + " -> " + upstream.pTarget->target.toString()
+			+ (upstream.pooled ? " (pooled)" : "") + ": " + std::to_string(result.clientToUpstream) + " bytes up, "
 			+ std::to_string(result.upstreamToClient) + " bytes down, " + std::to_string(seconds) + " s, "
 			+ toString(result.end) + (result.detail.empty() ? "" : " (" + result.detail + ")"));
 	}
-	upstream.close();
+	upstream.socket.close();
 	client.close();
-}
-
-
-void ForwardConnection::refuse(Poco::Net::StreamSocket& client, std::atomic<std::uint64_t>& counter,
-	Stats::RateLimiter& limiter, const std::string& why)
-{
-	std::uint64_t refused = ++counter;
-	// Rate-limited, and nothing is built for a line that is not written: a flood of refused
-	// clients costs no more than the refusals themselves.
-	std::string peer;
-	bool log = limiter.allow();
-	if (log)
-		peer = client.peerAddress().toString();
-	// A reset rather than a FIN: the client learns at once that nothing is there.
-	client.setLinger(true, 0);
-	client.close();
-	if (log)
-		_logger.warning("⛔ " + why + ": 立即关闭新连接 " + peer + ", 累计已拒绝 " + std::to_string(refused) + " 个");
 }
 
 

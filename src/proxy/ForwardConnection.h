@@ -1,16 +1,20 @@
 #pragma once
 
+#include "net/SourceLimiter.h"
 #include "proxy/Runtime.h"
-#include "proxy/SourceLimiter.h"
 #include "stats/Counters.h"
-#include "stats/RateLimiter.h"
+#include "stats/LogThrottle.h"
+#include "stats/Refusal.h"
 
 #include "Poco/Logger.h"
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
 
+#include <array>
+#include <chrono>
 #include <mutex>
+#include <optional>
 
 namespace ForwardOptimal {
 namespace Proxy {
@@ -56,46 +60,73 @@ public:
 		return pRuntime;
 	}
 
+	void refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason);
+		/// Lets a client go at once, with a reset so it learns at once that nothing is there:
+		/// counts it under `reason` and logs it (at most once per 10 s per reason, and nothing
+		/// is built for a line that is not written). Called by the sessions and by the accept
+		/// filter; thread-safe.
+
 	Stats::Counters& counters;
-	Stats::RateLimiter refusalLog{std::chrono::seconds(10)};
-	Stats::RateLimiter failureLog{std::chrono::seconds(10)};
-	Stats::RateLimiter sourceLimitLog{std::chrono::seconds(10)};
-	SourceLimiter sources;  /// sessions per client address (maxConnectionsPerSource)
+	Net::SourceLimiter sources;  /// connections per client address (maxConnectionsPerSource)
 	StopSignal stop;    /// triggered by ProxyServer::stop(): running sessions end
 
 private:
+	static constexpr std::chrono::seconds REFUSAL_LOG_PERIOD{10};
+
 	mutable std::mutex _mutex;
 	std::shared_ptr<Runtime> _pRuntime;
+	std::array<Stats::LogThrottle, Stats::REFUSALS.size()> _refusalLogs{{
+		Stats::LogThrottle(REFUSAL_LOG_PERIOD), Stats::LogThrottle(REFUSAL_LOG_PERIOD), Stats::LogThrottle(REFUSAL_LOG_PERIOD),
+		Stats::LogThrottle(REFUSAL_LOG_PERIOD), Stats::LogThrottle(REFUSAL_LOG_PERIOD)}}; // one per reason
 };
 
 /// One client session, run on a thread of the ProxyServer's pool; the data plane's one
 /// exception boundary: nothing thrown here escapes into the pool thread.
-///   0. A client whose address already has maxConnectionsPerSource sessions is reset at once
-///      and counted; otherwise its session holds a place in that count until it ends.
+///   0. (Before: ProxyServer's accept filter has reset a client whose address already had
+///      maxConnectionsPerSource connections.) The session holds the client's place in that
+///      count, taken at accept, until it ends.
 ///   1. No healthy target: the client is closed at once and counted (the service is paused).
-///   2. An upstream socket for the best target from the pool; if the target cannot be
-///      reached, the health monitor hears of it and the next-best target is tried
+///   2. connectUpstream(): an upstream socket for the best target from the pool; if the target
+///      cannot be reached, the health monitor hears of it and the next-best target is tried
 ///      (at most MAX_ATTEMPTS targets), so a target dying between probes costs the client
 ///      only a little time.
-///   3. The PROXY header, if configured, in one write: the client's address as source, the
-///      address the client connected to as destination.
-///   4. The Relay, until both directions are done; then counters and a debug line.
+///   3. writeHeader(): the PROXY header, if configured, in one write: the client's address as
+///      source, the address the client connected to as destination.
+///   4. relay(): the Relay, until both directions are done; then counters and a debug line.
+/// Every refusal goes through ConnectionContext::refuse() with a Stats::Refusal.
 class ForwardConnection: public Poco::Net::TCPServerConnection
 {
 public:
 	static constexpr std::size_t MAX_ATTEMPTS = 3;
 
 	ForwardConnection(const Poco::Net::StreamSocket& socket, ConnectionContext& context);
+		/// Takes over the client's per-source lease from its socket (Net::AcceptedSocketImpl).
+
 	void run() override;
 
-private:
 	static Poco::Logger& logger();
+		/// "ForwardOptimal.Proxy.Connection": sessions and refusals log here.
+
+private:
+	/// A socket to one of the targets, or the reason there is none.
+	struct Upstream
+	{
+		Poco::Net::StreamSocket socket;
+		const Health::TargetStatus* pTarget = nullptr;  /// null: no target could be used
+		bool pooled = false;                            /// the socket was pre-connected
+		Stats::Refusal failure = Stats::Refusal::NO_UPSTREAM;  /// why, when pTarget is null
+	};
+
 	void serve(Poco::Net::StreamSocket& client);
-	void refuse(Poco::Net::StreamSocket& client, std::atomic<std::uint64_t>& counter, Stats::RateLimiter& limiter,
-		const std::string& why);
+	Upstream connectUpstream(Runtime& runtime, const Health::HealthSnapshot& route);
+	std::optional<Stats::Refusal> acquire(Runtime& runtime, const Health::TargetStatus& target, Upstream& upstream);
+	static void writeHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client, Poco::Net::StreamSocket& upstream);
+	void relay(const Config::Settings& settings, Poco::Net::StreamSocket& client, Upstream& upstream,
+		std::chrono::steady_clock::time_point started);
 
 	ConnectionContext& _context;
 	Poco::Logger& _logger;
+	Net::SourceLimiter::Lease _lease;  // this client's place in its address's count
 };
 
 

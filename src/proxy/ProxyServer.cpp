@@ -1,10 +1,10 @@
 #include "proxy/ProxyServer.h"
 
+#include "net/AcceptedSocket.h"
 #include "net/Listener.h"
 #include "proxy/ForwardConnection.h"
 
 #include "Poco/Exception.h"
-#include "Poco/Net/NetException.h"
 #include "Poco/Net/TCPServerParams.h"
 
 #include <atomic>
@@ -57,6 +57,42 @@ private:
 };
 
 
+// Layer-4 admission at accept, as HAProxy's `tcp-request connection` rules: a client whose
+// address already has maxConnectionsPerSource connections (running or queued) is reset here,
+// on the accept thread, before it takes a queue slot or a relay thread. An admitted client's
+// place in the count rides on its socket (Net::AcceptedSocketImpl) until its session takes it
+// over, or, if the TCPServer drops it unrun, until the socket goes.
+class ProxyServer::SourceFilter: public Poco::Net::TCPServerConnectionFilter
+{
+public:
+	explicit SourceFilter(ConnectionContext& context):
+		_context(context)
+	{
+	}
+
+	bool accept(const Poco::Net::StreamSocket& socket) override
+	{
+		Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(socket);
+		if (!pImpl)
+			return true; // not accepted by a Listener: nothing to carry a lease (never so here)
+		// The limit of the settings in force now: a reload applies to the next client.
+		unsigned limit = _context.runtime()->settings().maxConnectionsPerSource;
+		Net::SourceLimiter::Lease lease = _context.sources.acquire(pImpl->sockfd(), limit);
+		if (!lease)
+		{
+			Poco::Net::StreamSocket client(socket); // shares the descriptor: the reset closes it
+			_context.refuse(client, Stats::Refusal::PER_SOURCE);
+			return false;
+		}
+		pImpl->hold(std::move(lease));
+		return true;
+	}
+
+private:
+	ConnectionContext& _context;
+};
+
+
 ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context):
 	_context(context),
 	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
@@ -67,6 +103,7 @@ ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& co
 	pParams->setMaxQueued(static_cast<int>(settings.maxQueued));
 	pParams->setThreadIdleTime(Poco::Timespan(DISPATCHER_IDLE_MS * 1000));
 	_pServer = std::make_unique<Poco::Net::TCPServer>(new Factory(context, *this), _threads, _socket, pParams);
+	_pServer->setConnectionFilter(new SourceFilter(context));
 }
 
 

@@ -16,7 +16,9 @@ namespace Proxy {
 /// The listening side: the bound ServerSocket, a ThreadPool of its own (bounded by
 /// `maxConnections`, so the Poco timer and other users of the default pool never compete with
 /// client sessions) and the TCPServer that dispatches accepted clients to it, queueing at most
-/// `maxQueued`; beyond that a client is closed at once and counted by the TCPServer.
+/// `maxQueued`; beyond that a client is closed at once and counted by the TCPServer. Before
+/// any of that, a filter on the accept thread resets a client whose address is at its
+/// `maxConnectionsPerSource` limit, so it never takes a queue slot or a thread.
 /// Not copyable. start() and stop() are called from the application's main thread.
 class ProxyServer
 {
@@ -60,6 +62,7 @@ public:
 
 private:
 	class Factory;
+	class SourceFilter;
 
 	ConnectionContext& _context;
 	Poco::ThreadPool _threads;

@@ -32,7 +32,6 @@ public:
 	const Config::Settings& settings() const { return *_pSettings; }
 	std::shared_ptr<const Config::Settings> settingsPtr() const { return _pSettings; }
 	Health::HealthMonitor& monitor() { return *_pMonitor; }
-	const Health::HealthMonitor& monitor() const { return *_pMonitor; }
 	Pool::UpstreamPool& pool() { return *_pPool; }
 
 private:

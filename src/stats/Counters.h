@@ -7,7 +7,8 @@ namespace ForwardOptimal {
 namespace Stats {
 
 /// Process-wide counters, in one place: the data path increments them, the health report and
-/// (later) the metrics endpoint read them. Lock-free; safe from any thread.
+/// the admin endpoints (/metrics, /status) read them. The refusal counters are named, with
+/// their log text and metric label, in stats/Refusal.h. Lock-free; safe from any thread.
 struct Counters
 {
 	std::atomic<std::uint64_t> accepted{0};          /// clients handed to a connection thread

@@ -3,6 +3,7 @@
 #include "proxy/ProxyServer.h"
 #include "proxy/Runtime.h"
 
+#include "Backend.h"
 #include "FakeProber.h"
 #include "TestSupport.h"
 
@@ -11,6 +12,8 @@
 #include "Poco/Net/StreamSocket.h"
 
 #include <boost/test/unit_test.hpp>
+
+#include <list>
 
 using namespace ForwardOptimal;
 using namespace ForwardOptimal::Test;
@@ -59,6 +62,86 @@ struct Fixture
 	FakeProber* pProber = new FakeProber;
 	Stats::Counters counters;
 	Proxy::ConnectionContext context{std::make_shared<Proxy::Runtime>(pSettings, std::unique_ptr<Health::Prober>(pProber), counters), counters};
+};
+
+// A client connected from `source` (a loopback address) to `address`, with a receive timeout.
+Poco::Net::StreamSocket connectFrom(const std::string& source, const Poco::Net::SocketAddress& address)
+{
+	Poco::Net::StreamSocket client(Poco::Net::SocketAddress::IPv4);
+	client.impl()->bind(Poco::Net::SocketAddress(source, 0), false);
+	client.connect(address);
+	client.setReceiveTimeout(Poco::Timespan(5, 0));
+	return client;
+}
+
+// True if the proxy let `client` go without a byte: a reset (or a FIN) before any data.
+bool letGo(Poco::Net::StreamSocket& client)
+{
+	char byte;
+	try
+	{
+		return client.receiveBytes(&byte, 1) == 0;
+	}
+	catch (const Poco::Net::ConnectionResetException&)
+	{
+		return true;
+	}
+	catch (const Poco::TimeoutException&)
+	{
+		return false;
+	}
+}
+
+// A proxy in front of an echo backend, with its own runtime: `extra` settings for both the
+// listener and the sessions (maxConnections, maxQueued, maxConnectionsPerSource).
+struct EchoProxy
+{
+	explicit EchoProxy(const std::string& extra)
+	{
+		pSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + backend.address()
+			+ "\"], \"updateInterval\": 60, \"poolSize\": 0" + extra + "}", "test.json", {}).settings;
+		auto* pProber = new FakeProber;
+		pProber->up(backend.address(), 1.0);
+		auto pRuntime = std::make_shared<Proxy::Runtime>(pSettings, std::unique_ptr<Health::Prober>(pProber), counters);
+		pRuntime->monitor().runRound();
+		context = std::make_unique<Proxy::ConnectionContext>(pRuntime, counters);
+		server = std::make_unique<Proxy::ProxyServer>(*pSettings, *context);
+		server->start();
+	}
+
+	// Connections the proxy counts for `source` now, read the way the proxy reads them: by how
+	// many more a probe connection from that address is granted under a high limit.
+	unsigned counted(const std::string& source)
+	{
+		constexpr unsigned PROBE_LIMIT = 64;
+		Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
+		Poco::Net::StreamSocket probe = connectFrom(source, listener.address());
+		Poco::Net::StreamSocket peer = listener.acceptConnection();
+		std::vector<Net::SourceLimiter::Lease> granted;
+		for (unsigned i = 0; i < PROBE_LIMIT; ++i)
+		{
+			granted.push_back(context->sources.acquire(peer.impl()->sockfd(), PROBE_LIMIT));
+			if (!granted.back())
+				return PROBE_LIMIT - i;
+		}
+		return 0;
+	}
+
+	// A client from `source` whose session runs: it sent a line and got it back.
+	Poco::Net::StreamSocket running(const std::string& source)
+	{
+		Poco::Net::StreamSocket client = connectFrom(source, server->address());
+		Backend::sendAll(client, "x");
+		char byte = 0;
+		BOOST_TEST_REQUIRE(client.receiveBytes(&byte, 1) == 1);
+		return client;
+	}
+
+	Backend backend{Backend::echo()};
+	std::shared_ptr<const Config::Settings> pSettings;
+	Stats::Counters counters;
+	std::unique_ptr<Proxy::ConnectionContext> context;
+	std::unique_ptr<Proxy::ProxyServer> server;
 };
 
 } // namespace
@@ -156,6 +239,76 @@ BOOST_AUTO_TEST_CASE(closes_clients_at_once_while_no_target_is_healthy)
 	}
 	BOOST_TEST(waitFor([&] { return counters.refusedNoTarget == 5; }, 5s));
 	BOOST_TEST(counters.accepted == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_over_its_source_limit_is_reset_at_accept_and_takes_no_queue_slot_or_thread)
+{
+	// Both threads busy with 127.0.0.2's two sessions, the limit for one address.
+	EchoProxy proxy(", \"maxConnections\": 2, \"maxQueued\": 1, \"maxConnectionsPerSource\": 2");
+	std::list<Poco::Net::StreamSocket> sessions{proxy.running("127.0.0.2"), proxy.running("127.0.0.2")};
+	const Poco::Net::TCPServer& tcp = proxy.server->server();
+	BOOST_TEST_REQUIRE(tcp.currentConnections() == 2);
+
+	for (int i = 0; i < 5; ++i)
+	{
+		Poco::Net::StreamSocket refused = connectFrom("127.0.0.2", proxy.server->address());
+		BOOST_TEST(letGo(refused), "client " << i);
+	}
+	BOOST_TEST(proxy.counters.refusedPerSource == 5u);
+	// Never handed to the TCPServer: not queued, not counted as a connection or an overload.
+	BOOST_TEST(tcp.totalConnections() == 2);
+	BOOST_TEST(tcp.queuedConnections() == 0);
+	BOOST_TEST(tcp.refusedConnections() == 0);
+	BOOST_TEST(proxy.counters.accepted == 2u);
+
+	// The one queue slot is still free for another address, which is served when a thread is.
+	Poco::Net::StreamSocket other = connectFrom("127.0.0.3", proxy.server->address());
+	BOOST_TEST(waitFor([&] { return tcp.queuedConnections() == 1; }, 5s));
+	Backend::sendAll(other, "y");
+	sessions.front().close();
+	char byte = 0;
+	BOOST_TEST(other.receiveBytes(&byte, 1) == 1);
+	BOOST_TEST(byte == 'y');
+	BOOST_TEST(tcp.refusedConnections() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(places_come_back_when_sessions_end_and_when_queued_clients_are_dropped)
+{
+	EchoProxy proxy(", \"maxConnections\": 2, \"maxQueued\": 2, \"maxConnectionsPerSource\": 8");
+	const Poco::Net::TCPServer& tcp = proxy.server->server();
+	std::list<Poco::Net::StreamSocket> sessions{proxy.running("127.0.0.2"), proxy.running("127.0.0.2")};
+	BOOST_TEST(proxy.counted("127.0.0.2") == 2u);
+
+	// Two more wait in the queue, and hold their places while they wait.
+	std::list<Poco::Net::StreamSocket> queued;
+	for (int i = 0; i < 2; ++i)
+		queued.push_back(connectFrom("127.0.0.2", proxy.server->address()));
+	BOOST_TEST_REQUIRE(waitFor([&] { return tcp.queuedConnections() == 2; }, 5s));
+	BOOST_TEST(proxy.counted("127.0.0.2") == 4u);
+
+	// Three more are admitted by the filter, then turned away by the full queue: their places
+	// come back with their sockets.
+	for (int i = 0; i < 3; ++i)
+	{
+		Poco::Net::StreamSocket overflow = connectFrom("127.0.0.2", proxy.server->address());
+		BOOST_TEST(letGo(overflow), "client " << i);
+	}
+	BOOST_TEST(waitFor([&] { return tcp.refusedConnections() == 3; }, 5s));
+	BOOST_TEST(proxy.counted("127.0.0.2") == 4u);
+
+	// Stopping accepting drops the queued clients unrun: their places come back too.
+	proxy.server->stopAccepting();
+	for (auto& client : queued)
+		BOOST_TEST(letGo(client));
+	BOOST_TEST(proxy.counted("127.0.0.2") == 2u);
+	BOOST_TEST(proxy.counters.accepted == 2u);
+
+	// And the sessions' places when they end.
+	for (auto& client : sessions)
+		client.shutdownSend();
+	BOOST_TEST_REQUIRE(waitFor([&] { return proxy.counters.activeSessions == 0; }, 5s));
+	BOOST_TEST(proxy.counted("127.0.0.2") == 0u);
+	BOOST_TEST(proxy.counters.refusedPerSource == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

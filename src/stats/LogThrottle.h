@@ -9,10 +9,10 @@ namespace Stats {
 
 /// Says yes at most once per period: keeps an event that can repeat thousands of times a
 /// second (a refused client) from flooding the log. Lock-free; safe from any thread.
-class RateLimiter
+class LogThrottle
 {
 public:
-	explicit RateLimiter(std::chrono::milliseconds period);
+	explicit LogThrottle(std::chrono::milliseconds period);
 
 	bool allow();
 		/// True for the first call, then for the first call after each period has passed.

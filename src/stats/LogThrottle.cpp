@@ -1,4 +1,4 @@
-#include "stats/RateLimiter.h"
+#include "stats/LogThrottle.h"
 
 namespace ForwardOptimal {
 namespace Stats {
@@ -13,14 +13,14 @@ std::int64_t nowNs()
 } // namespace
 
 
-RateLimiter::RateLimiter(std::chrono::milliseconds period):
+LogThrottle::LogThrottle(std::chrono::milliseconds period):
 	_periodNs(std::chrono::duration_cast<std::chrono::nanoseconds>(period).count()),
 	_nextNs(0)
 {
 }
 
 
-bool RateLimiter::allow()
+bool LogThrottle::allow()
 {
 	std::int64_t now = nowNs();
 	std::int64_t next = _nextNs.load(std::memory_order_relaxed);

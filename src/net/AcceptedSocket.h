@@ -1,0 +1,37 @@
+#pragma once
+
+#include "net/SourceLimiter.h"
+
+#include "Poco/Net/StreamSocket.h"
+#include "Poco/Net/StreamSocketImpl.h"
+
+namespace ForwardOptimal {
+namespace Net {
+
+/// The impl of every client socket a Listener accepts: a StreamSocketImpl that carries the
+/// client's SourceLimiter::Lease from the accept to the session. POCO 1.11's TCPServer hands
+/// only a StreamSocket from its accept thread to a session thread, through a queue whose
+/// entries it may drop without running them (queue full, no thread to start, stop()). The lease
+/// rides on the socket, so a client that never runs gives its place back when the last copy
+/// of its socket goes; one that runs has its lease taken over by its session.
+/// hold() on the accept thread before the socket is queued, takeLease() on the session thread
+/// after it is dequeued: the TCPServer's queue orders the two.
+class AcceptedSocketImpl: public Poco::Net::StreamSocketImpl
+{
+public:
+	explicit AcceptedSocketImpl(poco_socket_t fd);
+
+	static AcceptedSocketImpl* of(const Poco::Net::StreamSocket& socket);
+		/// The impl of `socket` if a Listener accepted it, else null.
+
+	void hold(SourceLimiter::Lease lease) { _lease = std::move(lease); }
+		/// Keeps `lease` for as long as this socket lives, or until takeLease().
+
+	SourceLimiter::Lease takeLease() { return std::move(_lease); }
+		/// Hands the lease over (to the session); the socket keeps none.
+
+private:
+	SourceLimiter::Lease _lease;
+};
+
+} } // namespace ForwardOptimal::Net
