@@ -436,6 +436,8 @@ int ForwardOptimalApp::serve()
 				}
 				else
 					view.poolMaxIdle = view.pSettings->poolMaxIdle;
+				view.poolWarm = pCurrent->pool().warm();
+				view.poolPreconnectDisabled = pCurrent->pool().preconnectDisabled();
 				view.started = started;
 				return view;
 			});

@@ -41,6 +41,7 @@ struct Settings
 	std::size_t bufferSize = 32 * 1024;    /// relay buffer per direction
 	unsigned poolSize = 2;                 /// pre-connected idle sockets kept for the best target; 0 = off
 	std::chrono::milliseconds poolMaxIdle{10000};    /// an idle pooled socket older than this is replaced
+	std::chrono::milliseconds poolIdleStop{120000};  /// no client for this long: the pool closes its sockets and stops refilling; 0 = never
 
 	// Health checking and selection (see HealthMonitor and Selector).
 	std::chrono::milliseconds probeTimeout{5000};   /// TCP connect timeout of a probe

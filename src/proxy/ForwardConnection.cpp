@@ -1,6 +1,6 @@
 #include "proxy/ForwardConnection.h"
 
-#include "net/ResourceShortage.h"
+#include "net/Connect.h"
 #include "proxy/Relay.h"
 #include "proxyprotocol/ProxyHeader.h"
 
@@ -128,20 +128,21 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	for (std::size_t i = 0; i < attempts && !pTarget; ++i)
 	{
 		const Health::TargetStatus& candidate = pRoute->targets[pRoute->ranking[i]];
-		try
+		Pool::Lease connected = pRuntime->pool().acquire(candidate);
+		if (connected)
 		{
-			upstream = pRuntime->pool().acquire(candidate, pooled);
+			upstream = connected.socket;
+			pooled = connected.pooled;
 			pTarget = &candidate;
 			if (i > 0)
 				++_context.counters.failovers;
 		}
-		catch (const Poco::Exception& error)
+		else if ((shortage = connected.localShortage()))
+			break; // out of descriptors or memory here: not the target's fault, and no other would do better
+		else
 		{
-			// Out of descriptors or memory here: not the target's fault, and no other would do better.
-			if ((shortage = Net::isResourceShortage(error.code())))
-				break;
 			++_context.counters.upstreamFailures;
-			pRuntime->monitor().reportFailure(candidate.target, "connect: " + error.displayText());
+			pRuntime->monitor().reportFailure(candidate.target, "connect: " + connected.reason);
 		}
 	}
 	if (shortage)
@@ -155,7 +156,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		return;
 	}
 
-	Pool::UpstreamPool::tune(client);
+	Net::tune(client);
 	if (settings.proxyProtocol != Config::ProxyProtocol::NONE)
 	{
 		Poco::Net::SocketAddress source = client.peerAddress();
