@@ -40,8 +40,9 @@ IdleSet::Verdict IdleSet::judge(Idle& idle, std::chrono::milliseconds maxIdle, C
 	}
 	if (!idle.settled && age < REFUSAL_AGE)
 	{
-		if (discarded.refused++ == 0)
-			discarded.refusalText = state == Net::Liveness::CLOSED_AFTER_DATA ? Net::peekText(fd) : std::string();
+		++discarded.refused;
+		if (discarded.refusalText.empty() && state == Net::Liveness::CLOSED_AFTER_DATA)
+			discarded.refusalText = Net::peekText(fd);
 	}
 	else
 	{
@@ -96,6 +97,12 @@ std::optional<IdleSet::Clock::time_point> IdleSet::nextCheck(std::chrono::millis
 			next = due;
 	}
 	return next;
+}
+
+
+bool IdleSet::hasUnsettled() const
+{
+	return std::any_of(_idle.begin(), _idle.end(), [](const Idle& idle) { return !idle.settled; });
 }
 
 

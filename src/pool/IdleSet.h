@@ -37,7 +37,7 @@ public:
 		std::size_t closed = 0;          /// closed by the peer after REFUSAL_AGE: an idle timeout
 		std::chrono::milliseconds oldestClosed{0}; /// the age of the oldest of those
 		std::size_t refused = 0;         /// closed by the peer within REFUSAL_AGE of the connect
-		std::string refusalText;         /// what the first refused socket had received (printable)
+		std::string refusalText;         /// what the first refused socket with data had received (printable)
 		std::size_t settled = 0;         /// sockets that have now lived past REFUSAL_AGE (kept)
 
 		std::size_t count() const { return tooOld + closed + refused; }
@@ -62,6 +62,9 @@ public:
 	std::optional<Clock::time_point> nextCheck(std::chrono::milliseconds maxIdle) const;
 		/// When a sweep has something to do without any event: the first socket reaches
 		/// maxIdle, or a new one is old enough to count as settled. None when empty.
+
+	bool hasUnsettled() const;
+		/// Whether some socket is younger than REFUSAL_AGE, as far as the last check knows.
 
 	std::vector<int> descriptors() const;
 		/// The sockets' descriptors, to wait for a peer's close on (POLLRDHUP).

@@ -41,7 +41,8 @@ UpstreamPool::UpstreamPool(std::shared_ptr<const Config::Settings> pSettings, He
 	_pSettings(std::move(pSettings)),
 	_monitor(monitor),
 	_counters(counters),
-	_pWakeup(std::make_shared<Net::Wakeup>()),
+	// A descriptor only when there is a pool to wake (the fault tests count them).
+	_pWakeup(_pSettings->poolSize > 0 ? std::make_shared<Net::Wakeup>() : nullptr),
 	_idleStop(_pSettings->poolIdleStop, Clock::now())
 {
 }
@@ -83,7 +84,8 @@ void UpstreamPool::stop()
 		_stopping = true;
 		closing.swap(_targets);
 	}
-	_pWakeup->notify();
+	if (_pWakeup)
+		_pWakeup->notify();
 	if (_thread.joinable())
 	{
 		_thread.join();
@@ -303,7 +305,9 @@ UpstreamPool::Plan UpstreamPool::planLocked(const Health::TargetStatus* pBest, C
 	if (target.lifetime.lifetime(now))
 		return plan; // not pre-connected: the next client wakes us
 
-	if (target.idle.size() < _pSettings->poolSize)
+	// While a target refuses, one socket at a time: the next only once the last one was kept.
+	bool probing = target.refusing && target.idle.hasUnsettled();
+	if (target.idle.size() < _pSettings->poolSize && !probing)
 	{
 		if (target.backoff.ready(now) && target.rate.allow(now))
 		{
@@ -324,20 +328,24 @@ void UpstreamPool::preconnect(const Health::TargetStatus& target)
 	++_counters.poolPreconnects;
 	Lease lease = connectNow(target);
 	auto now = Clock::now();
-	std::lock_guard<std::mutex> lock(_mutex);
-	if (_stopping)
-		return; // the socket closes as the lease goes
-	Target& state = targetLocked(target.target.toString());
-	if (lease)
-		state.idle.add(lease.socket, now);
-	else
+	std::chrono::milliseconds delay;
 	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		if (_stopping)
+			return; // the socket closes as the lease goes
+		Target& state = targetLocked(target.target.toString());
+		if (lease)
+		{
+			state.idle.add(lease.socket, now);
+			return;
+		}
 		// The health checks decide about the target; the pool waits before it tries again.
 		state.backoff.failed(now);
-		if (_logger.debug())
-			_logger.debug("pre-connect to " + target.target.toString() + " failed: " + lease.reason
-				+ "; next attempt in " + seconds(state.backoff.delay()) + " s");
+		delay = state.backoff.delay();
 	}
+	if (_logger.debug())
+		_logger.debug("pre-connect to " + target.target.toString() + " failed: " + lease.reason
+			+ "; next attempt in " + seconds(delay) + " s");
 }
 
 

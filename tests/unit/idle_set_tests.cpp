@@ -112,8 +112,10 @@ BOOST_AUTO_TEST_CASE(a_socket_that_lived_past_the_refusal_age_is_settled_once_an
 	Poco::Net::StreamSocket ours = connect();
 	set.add(ours, T0);
 	BOOST_TEST((set.nextCheck(10s) == T0 + IdleSet::REFUSAL_AGE));
+	BOOST_TEST(set.hasUnsettled());
 	IdleSet::Discarded first = set.sweep(10s, T0 + 300ms);
 	BOOST_TEST(first.settled == 1u);
+	BOOST_TEST(!set.hasUnsettled());
 	BOOST_TEST(first.count() == 0u);
 	BOOST_TEST((set.nextCheck(10s) == T0 + 10s));
 	BOOST_TEST(set.sweep(10s, T0 + 400ms).settled == 0u);
