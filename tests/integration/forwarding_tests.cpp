@@ -38,7 +38,7 @@ struct Forwarder
 		auto pLoaded = std::make_shared<Config::Settings>(*Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [" + list + "],"
 			" \"updateInterval\": 0.2, \"failureInterval\": 0.2, \"probeTimeout\": 2}", "t.json", overrides).settings);
 		if (adjust)
-			adjust(*pLoaded); // a setting set directly (here: one this branch's loader does not read yet)
+			adjust(*pLoaded); // what a case sets directly rather than through the loader
 		pSettings = pLoaded;
 		runtime = std::make_shared<Proxy::Runtime>(pSettings, std::make_unique<Health::TcpProber>(pSettings->proxyProtocol), counters);
 		monitor = &runtime->monitor();
