@@ -127,7 +127,7 @@ if [ $alive = yes ]; then
   # A kill closes every pooled connection at once; two kills about as far apart as the pooled
   # connections were old look like an idle timeout to the pool (harmless: it replaces them
   # sooner for 10 minutes). Counted here to see how often that happens.
-  echo "| idle lifetimes learned by the pool (log lines) | $(grep -c '连接池改为' "$work/fo.log" || true) |"
+  echo "| idle lifetimes learned by the pool (log lines) | $(grep -c '后关闭空闲连接' "$work/fo.log" || true) |"
   echo "| RSS start / end / peak (KiB) | $rss_start / $rss_end / $peak |"
   echo "| descriptors start / end | $fds_start / $fds_end |"
   echo "| threads start / end (peak sampled) | $threads_start / $threads_end ($peak_threads) |"

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ForwardOptimal {
 namespace Admin {
@@ -24,6 +25,8 @@ struct AdminView
 	std::size_t poolIdle = 0;            /// idle pooled sockets of the best target
 	std::chrono::milliseconds poolMaxIdle{0};   /// the best target's pooled sockets are replaced at this age
 	std::optional<std::chrono::milliseconds> poolLearnedLifetime; /// how long the best target keeps silent connections, if learned
+	bool poolWarm = false;               /// the pool pre-connects now (a client arrived within poolIdleStop)
+	std::vector<std::string> poolPreconnectDisabled; /// targets not pre-connected: they close silent connections
 	Poco::Timestamp started;             /// process start
 };
 

@@ -5,6 +5,7 @@
 
 #include "Poco/JSON/Array.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -129,6 +130,13 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.single("forwardoptimal_pool_discarded_total", "counter", "Pooled sockets dropped as closed, broken or too old.", static_cast<double>(c.poolDiscarded.load()));
 	w.single("forwardoptimal_pool_size", "gauge", "Configured pre-connected sockets for the best target (poolSize).", static_cast<double>(view.pSettings->poolSize));
 	w.single("forwardoptimal_pool_idle_connections", "gauge", "Pre-connected sockets waiting for a client.", static_cast<double>(view.poolIdle));
+	w.single("forwardoptimal_pool_preconnects_total", "counter", "Connections the pool opened ahead of demand.", static_cast<double>(c.poolPreconnects.load()));
+	w.single("forwardoptimal_pool_refusals_total", "counter", "Pooled sockets a target closed right after the connect (an error greeting such as a host block).", static_cast<double>(c.poolRefusals.load()));
+	w.single("forwardoptimal_pool_warm", "gauge", "1 while the pool pre-connects: a client arrived within poolIdleStop.", view.poolWarm ? 1 : 0);
+	w.family("forwardoptimal_pool_preconnect_disabled", "gauge", "1 for a target the pool does not pre-connect to, because it closes silent connections on its own.");
+	for (const auto& t : snapshot.targets)
+		w.sample("forwardoptimal_pool_preconnect_disabled", targetLabel(t),
+			std::count(view.poolPreconnectDisabled.begin(), view.poolPreconnectDisabled.end(), t.target.toString()) > 0 ? 1 : 0);
 	w.single("forwardoptimal_pool_max_idle_seconds", "gauge", "Age at which a pooled socket is replaced: poolMaxIdle, or half the idle lifetime learned from the best target.", static_cast<double>(view.poolMaxIdle.count()) / 1000.0);
 	w.family("forwardoptimal_bytes_total", "counter", "Bytes relayed, by direction (counted when a session ends).");
 	w.sample("forwardoptimal_bytes_total", "direction=\"client_to_upstream\"", static_cast<double>(c.bytesClientToUpstream.load()));
@@ -182,6 +190,13 @@ Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
 	pool->set("hits", c.poolHits.load());
 	pool->set("misses", c.poolMisses.load());
 	pool->set("discarded", c.poolDiscarded.load());
+	pool->set("preconnects", c.poolPreconnects.load());
+	pool->set("refusals", c.poolRefusals.load());
+	pool->set("warm", view.poolWarm);
+	Poco::JSON::Array::Ptr disabled = new Poco::JSON::Array;
+	for (const auto& target : view.poolPreconnectDisabled)
+		disabled->add(target);
+	pool->set("preconnectDisabled", disabled);
 	pool->set("maxIdleMs", static_cast<Poco::Int64>(view.poolMaxIdle.count()));
 	if (view.poolLearnedLifetime)
 		pool->set("learnedIdleLifetimeMs", static_cast<Poco::Int64>(view.poolLearnedLifetime->count()));

@@ -123,6 +123,8 @@ Admin::AdminView Service::view() const
 	}
 	else
 		view.poolMaxIdle = view.pSettings->poolMaxIdle;
+	view.poolWarm = pRuntime->pool().warm();
+	view.poolPreconnectDisabled = pRuntime->pool().preconnectDisabled();
 	view.started = _started;
 	return view;
 }

@@ -134,6 +134,7 @@ void HealthMonitor::runRound()
 	std::vector<std::string> events;
 	std::vector<std::string> warnings;
 	std::shared_ptr<const HealthSnapshot> pSnapshot;
+	bool changed;
 	{
 		std::lock_guard<std::mutex> lock(_stateMutex);
 		Poco::Timestamp now;
@@ -150,9 +151,11 @@ void HealthMonitor::runRound()
 				events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + results[i].error + ")");
 		}
 		++_round;
-		publishLocked(events);
+		changed = publishLocked(events);
 		pSnapshot = _pSnapshot;
 	}
+	if (changed)
+		bestChanged();
 	for (const auto& warning : warnings)
 		_logger.warning(warning);
 	for (const auto& event : events)
@@ -162,7 +165,7 @@ void HealthMonitor::runRound()
 }
 
 
-void HealthMonitor::publishLocked(std::vector<std::string>& events)
+bool HealthMonitor::publishLocked(std::vector<std::string>& events)
 {
 	const Config::Settings& settings = *_pSettings;
 	std::optional<std::size_t> previousBest;
@@ -191,7 +194,30 @@ void HealthMonitor::publishLocked(std::vector<std::string>& events)
 	else if (!_pSnapshot->paused() || _pSnapshot->round == 0)
 		events.push_back("⏸️ 服务暂停: 没有健康的目标节点, 新连接将被立即关闭; 每 "
 			+ HealthReport::seconds(settings.failureInterval) + " 秒重新检查");
+	std::optional<std::size_t> best;
+	if (!pNext->ranking.empty())
+		best = pNext->ranking.front();
 	_pSnapshot = pNext;
+	return best != previousBest;
+}
+
+
+void HealthMonitor::onBestChange(std::function<void()> listener)
+{
+	std::lock_guard<std::mutex> lock(_stateMutex);
+	_onBestChange = std::move(listener);
+}
+
+
+void HealthMonitor::bestChanged()
+{
+	std::function<void()> listener;
+	{
+		std::lock_guard<std::mutex> lock(_stateMutex);
+		listener = _onBestChange;
+	}
+	if (listener)
+		listener();
 }
 
 
@@ -205,6 +231,7 @@ std::shared_ptr<const HealthSnapshot> HealthMonitor::snapshot() const
 void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::string& reason)
 {
 	std::vector<std::string> events;
+	bool changed = false;
 	{
 		std::lock_guard<std::mutex> lock(_stateMutex);
 		for (auto& status : _targets)
@@ -214,12 +241,14 @@ void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::str
 			if (Selector::markFailed(status, reason, *_pSettings, Poco::Timestamp()) == Selector::Change::DOWN)
 			{
 				events.push_back("🔴 节点离线: " + target.toString() + " (原因: " + reason + ", 转发时发现)");
-				publishLocked(events);
+				changed = publishLocked(events) || changed;
 			}
 		}
 	}
 	for (const auto& event : events)
 		_logger.notice(event);
+	if (changed)
+		bestChanged();
 
 	std::lock_guard<std::mutex> lock(_scheduleMutex);
 	if (_running)

@@ -10,6 +10,7 @@
 #include "Poco/Util/TimerTask.h"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,11 +66,17 @@ public:
 	std::chrono::milliseconds nextInterval() const;
 		/// updateInterval while some target is usable, failureInterval while none is.
 
+	void onBestChange(std::function<void()> listener);
+		/// `listener` is called (outside the monitor's locks, on the publishing thread) each
+		/// time a snapshot with another best target (or none) is published. One listener;
+		/// an empty function removes it. It must stay callable as long as the monitor lives.
+
 private:
 	class RoundTask;
 	void onTimer();
 	void scheduleLocked(std::chrono::milliseconds delay);
-	void publishLocked(std::vector<std::string>& events);
+	bool publishLocked(std::vector<std::string>& events);
+	void bestChanged();
 
 	Poco::Logger& _logger;
 	std::shared_ptr<const Config::Settings> _pSettings;
@@ -82,10 +89,11 @@ private:
 	// reportFailure() releases _stateMutex before it takes _scheduleMutex. None is held across
 	// a probe.
 	std::mutex _roundMutex;                     // serializes rounds
-	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round
+	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round, _onBestChange
 	std::vector<TargetStatus> _targets;
 	std::shared_ptr<const HealthSnapshot> _pSnapshot;
 	std::uint64_t _round = 0;
+	std::function<void()> _onBestChange;
 
 	std::mutex _scheduleMutex;                  // guards the fields below
 	Poco::Util::Timer _timer;

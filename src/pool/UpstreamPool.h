@@ -2,19 +2,26 @@
 
 #include "config/Settings.h"
 #include "health/HealthMonitor.h"
+#include "net/Wakeup.h"
+#include "pool/Backoff.h"
+#include "pool/ConnectRate.h"
 #include "pool/IdleLifetime.h"
+#include "pool/IdleSet.h"
+#include "pool/IdleStop.h"
+#include "pool/Lease.h"
 #include "stats/Counters.h"
 
 #include "Poco/Logger.h"
-#include "Poco/Net/StreamSocket.h"
+#include "Poco/Message.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace ForwardOptimal {
 namespace Pool {
@@ -25,17 +32,23 @@ namespace Pool {
 /// to `poolSize` connections to the current best target open ahead of demand, so a client
 /// that arrives takes one that is already established.
 ///
-/// - A background thread keeps the pool full for the best target, drains the sockets of any
-///   other target (the best changed or went down), and replaces sockets older than
-///   `poolMaxIdle` (receivers of the PROXY header, and servers such as OpenSSH with its
-///   LoginGraceTime, drop connections that stay silent). When a server keeps closing idle
-///   connections at a fixed age before that, the pool learns the age (IdleLifetime) and
-///   replaces its connections at half of it.
-/// - acquire() checks a pooled socket without consuming anything: peer closed, an error
-///   pending, or closed after sending a banner: discarded, and the next one is tried. Bytes a
-///   server sent on accept (an SSH banner) stay in the socket for the client that gets it.
-/// - poolSize 0 turns it off: every session connects when it arrives.
-/// Thread-safe.
+/// To the server, a pooled connection that expires unused is a client that connected and
+/// never logged in (MariaDB counts it towards blocking the proxy's host, sshd logs it), so:
+/// - The pool is warm only while clients arrive: after `poolIdleStop` without one it closes
+///   its sockets and opens nothing (IdleStop); the next client connects directly and warms it.
+/// - A server that keeps closing silent connections at a fixed age (a login or handshake
+///   timeout) is learned (IdleLifetime) and no longer pre-connected to; the lifetime is
+///   forgotten after IdleLifetime::FORGET_AFTER and learned again if it still holds.
+/// - A server that closes a new connection at once (an error greeting such as MariaDB's
+///   "Host … is blocked") refuses: the pool logs what it said, once, and backs off (Backoff);
+///   pre-connects to one target never exceed poolSize + 2 a second (ConnectRate).
+///
+/// A background thread keeps the pool full for the best target and drains the others. It
+/// sleeps until something is due (a socket reaches its age, a backoff ends, the pool goes
+/// cold) or an event arrives: a client, a new best target, a pooled socket closed by its
+/// peer, stop. acquire() checks a pooled socket without consuming anything: bytes a server
+/// sent on accept (an SSH banner) stay in the socket for the client that gets it. poolSize 0
+/// turns the pool off: every session connects when it arrives. Thread-safe.
 class UpstreamPool
 {
 public:
@@ -46,14 +59,15 @@ public:
 	UpstreamPool& operator=(const UpstreamPool&) = delete;
 
 	void start();
-		/// Starts the background refill (nothing to do when poolSize is 0).
+		/// Starts the background refill (nothing to do when poolSize is 0). The start counts
+		/// as a client's arrival: the pool is warm for poolIdleStop.
 
 	void stop();
 		/// Stops the refill and closes every idle socket. Idempotent.
 
-	Poco::Net::StreamSocket acquire(const Health::TargetStatus& target, bool& fromPool);
+	Lease acquire(const Health::TargetStatus& target);
 		/// A connected socket to `target`, from the pool if a live one is there, else connected
-		/// now within connectTimeout. Throws Poco::Exception when the target cannot be reached.
+		/// now within connectTimeout; or why there is none. Never throws for a network failure.
 
 	std::size_t idleCount(const Config::Endpoint& target) const;
 		/// Idle sockets held for `target` now.
@@ -65,38 +79,58 @@ public:
 		/// The age at which `target`'s pooled sockets are replaced: poolMaxIdle, or half the
 		/// learned lifetime if that is shorter.
 
-	static bool isAlive(int fd);
-		/// A non-consuming check of an idle connection: false if the peer closed (even after
-		/// sending data) or an error is pending.
+	std::vector<std::string> preconnectDisabled() const;
+		/// The targets (as configured) not pre-connected to because they close silent
+		/// connections on their own.
 
-	static void tune(Poco::Net::StreamSocket& socket);
-		/// TCP_NODELAY and keepalive, for every relayed socket.
+	bool warm() const;
+		/// Whether the pool pre-connects now: a client arrived within poolIdleStop.
 
 private:
-	struct Idle
+	using Clock = std::chrono::steady_clock;
+	using Notes = std::vector<std::pair<Poco::Message::Priority, std::string>>;
+
+	struct Target
 	{
-		Poco::Net::StreamSocket socket;
-		std::chrono::steady_clock::time_point since;
+		explicit Target(unsigned perSecond): rate(perSecond) {}
+
+		IdleSet idle;
+		IdleLifetime lifetime;
+		Backoff backoff;
+		ConnectRate rate;
+		bool refusing = false;     // refused since it last kept a socket open
+		std::string refusalLogged; // what the last logged refusal said
 	};
 
-	enum class Check { FRESH, TOO_OLD, CLOSED };
+	struct Plan
+	{
+		std::optional<Health::TargetStatus> connect;  // pre-connect to this now
+		Clock::time_point wakeAt;
+		std::vector<int> watched;                     // idle sockets: wake when a peer closes one
+	};
 
-	Poco::Net::StreamSocket connect(const Health::TargetStatus& target) const;
 	void maintain();
-	static std::chrono::milliseconds ageOf(const Idle& idle, std::chrono::steady_clock::time_point now);
-	static Check check(const Idle& idle, std::chrono::milliseconds maxIdle, std::chrono::steady_clock::time_point now);
-	std::chrono::milliseconds maxIdle(const std::string& target, std::chrono::steady_clock::time_point now) const;
-	void closedByPeer(const std::string& target, std::chrono::milliseconds age, std::chrono::steady_clock::time_point now);
+	Plan planLocked(const Health::TargetStatus* pBest, Clock::time_point now,
+		std::vector<IdleSet::Discarded>& dropped, Notes& notes);
+	void preconnect(const Health::TargetStatus& target);
+	void wait(const Plan& plan);
+	Lease connectNow(const Health::TargetStatus& target) const;
+	Target& targetLocked(const std::string& key);
+	std::chrono::milliseconds maxIdleLocked(const Target& target, Clock::time_point now) const;
+	void learnLocked(const std::string& key, Target& target, const IdleSet::Discarded& discarded,
+		Clock::time_point now, Notes& notes);
+	void log(const Notes& notes);
 
 	Poco::Logger& _logger;
 	std::shared_ptr<const Config::Settings> _pSettings;
 	Health::HealthMonitor& _monitor;
 	Stats::Counters& _counters;
+	std::shared_ptr<Net::Wakeup> _pWakeup;  // shared with the monitor's listener, which may outlive us
 
 	mutable std::mutex _mutex;
-	std::condition_variable _wake;
-	std::map<std::string, std::deque<Idle>> _idle;   // by canonical target text
-	std::map<std::string, IdleLifetime> _lifetimes;  // by canonical target text
+	std::map<std::string, Target> _targets;  // by canonical target text
+	IdleStop _idleStop;
+	bool _wasWarm = true;
 	bool _stopping = false;
 	std::thread _thread;
 };

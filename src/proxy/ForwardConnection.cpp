@@ -1,7 +1,7 @@
 #include "proxy/ForwardConnection.h"
 
 #include "net/AcceptedSocket.h"
-#include "net/ResourceShortage.h"
+#include "net/Connect.h"
 #include "proxy/Relay.h"
 #include "proxyprotocol/ProxyHeader.h"
 
@@ -156,7 +156,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		_context.refuse(client, upstream.failure);
 		return;
 	}
-	Pool::UpstreamPool::tune(client);
+	Net::tune(client);
 	writeHeader(pRuntime->settings(), client, upstream.socket);
 	relay(pRuntime->settings(), client, upstream, started);
 }
@@ -189,20 +189,19 @@ std::optional<Stats::Refusal> ForwardConnection::acquire(Runtime& runtime, const
 {
 	// The session's one call into the pool: a failure is turned into a reason here, and one the
 	// target is to blame for is reported to the health monitor.
-	try
+	Pool::Lease lease = runtime.pool().acquire(target);
+	if (lease)
 	{
-		upstream.socket = runtime.pool().acquire(target, upstream.pooled);
+		upstream.socket = lease.socket;
+		upstream.pooled = lease.pooled;
 		upstream.pTarget = &target;
 		return std::nullopt;
 	}
-	catch (const Poco::Exception& error)
-	{
-		if (Net::isResourceShortage(error.code()))
-			return Stats::Refusal::NO_RESOURCES;
-		++_context.counters.upstreamFailures;
-		runtime.monitor().reportFailure(target.target, "connect: " + error.displayText());
-		return Stats::Refusal::NO_UPSTREAM;
-	}
+	if (lease.localShortage())
+		return Stats::Refusal::NO_RESOURCES;
+	++_context.counters.upstreamFailures;
+	runtime.monitor().reportFailure(target.target, "connect: " + lease.reason);
+	return Stats::Refusal::NO_UPSTREAM;
 }
 
 

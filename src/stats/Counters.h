@@ -24,6 +24,8 @@ struct Counters
 	std::atomic<std::uint64_t> poolHits{0};          /// sessions that got a pre-connected socket
 	std::atomic<std::uint64_t> poolMisses{0};        /// sessions that had to connect
 	std::atomic<std::uint64_t> poolDiscarded{0};     /// pooled sockets found dead or too old
+	std::atomic<std::uint64_t> poolPreconnects{0};   /// connects the pool started ahead of demand
+	std::atomic<std::uint64_t> poolRefusals{0};      /// pooled sockets the target closed at once (an error greeting)
 	std::atomic<std::int64_t> activeSessions{0};     /// sessions relaying now
 	std::atomic<std::uint64_t> completedSessions{0}; /// sessions that ended, however
 	std::atomic<std::uint64_t> bytesClientToUpstream{0};

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 using namespace ForwardOptimal::Test;
 
@@ -134,6 +135,9 @@ BOOST_AUTO_TEST_CASE(status_is_json_with_the_documented_fields)
 	BOOST_TEST(json->getObject("pool")->getValue<int>("size") == 2);
 	BOOST_TEST(json->getObject("pool")->getValue<int>("maxIdleMs") == 10000); // poolMaxIdle's default
 	BOOST_TEST(json->getObject("pool")->isNull("learnedIdleLifetimeMs"));
+	BOOST_TEST(json->getObject("pool")->getValue<bool>("warm")); // just started: warm for poolIdleStop
+	BOOST_TEST(json->getObject("pool")->getArray("preconnectDisabled")->size() == 0u);
+	BOOST_TEST(json->getObject("pool")->getValue<int>("refusals") == 0);
 }
 
 BOOST_AUTO_TEST_CASE(the_pool_reports_a_targets_idle_timeout_it_learned)
@@ -154,8 +158,19 @@ BOOST_AUTO_TEST_CASE(the_pool_reports_a_targets_idle_timeout_it_learned)
 	BOOST_TEST(learned < 1500);
 	BOOST_TEST(pool->getValue<int>("maxIdleMs") == learned / 2);
 	BOOST_TEST(fo.waitForLog("🔄 目标 " + backend.address() + " 约 ", 10s), fo.log());
-	BOOST_TEST(fo.waitForLog("ms 后关闭空闲连接; 连接池改为 " + std::to_string(learned / 2) + " ms 后更换预连接", 10s), fo.log());
-	BOOST_TEST(fo.admin().metric("forwardoptimal_pool_max_idle_seconds") == learned / 2 / 1000.0);
+	BOOST_TEST(fo.waitForLog("ms 后关闭空闲连接; 每个过期的预连接在它看来都是一次失败的登录, 不再预连接", 10s), fo.log());
+	// Every expired pooled socket is a failed login to such a server: no more pre-connects,
+	// shown in /status and /metrics.
+	Poco::JSON::Array::Ptr disabled = pool->getArray("preconnectDisabled");
+	BOOST_TEST_REQUIRE(disabled->size() == 1u);
+	BOOST_TEST(disabled->getElement<std::string>(0) == backend.address());
+	AdminClient admin = fo.admin();
+	BOOST_TEST(admin.metric("forwardoptimal_pool_max_idle_seconds") == learned / 2 / 1000.0);
+	BOOST_TEST(admin.metric("forwardoptimal_pool_preconnect_disabled", {{"target", backend.address()}}) == 1);
+	BOOST_TEST(waitFor([&] { return admin.metric("forwardoptimal_pool_idle_connections") == 0; }, 5s));
+	double preconnects = admin.metric("forwardoptimal_pool_preconnects_total");
+	std::this_thread::sleep_for(1500ms); // three of the server's lifetimes: a pool would have opened six
+	BOOST_TEST(admin.metric("forwardoptimal_pool_preconnects_total") == preconnects);
 }
 
 BOOST_AUTO_TEST_CASE(readyz_follows_the_targets_and_healthz_the_process)

@@ -10,6 +10,7 @@
 #include "proxyprotocol/ProxyHeader.h"
 
 #include "Backend.h"
+#include "CapturingChannel.h"
 #include "TestSupport.h"
 
 #include "Poco/Net/HTTPClientSession.h"
@@ -21,6 +22,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
 #include <future>
 #include <optional>
 #include <random>
@@ -275,6 +277,11 @@ BOOST_AUTO_TEST_CASE(pool_learns_when_the_backend_drops_idle_connections_and_han
 	BOOST_TEST(learned >= 400);
 	BOOST_TEST(learned < 1400); // found by a check every 100 ms, on a loaded machine
 	BOOST_TEST(forwarder.counters.poolDiscarded >= 3u);
+	// Every pooled connection that such a server closes is a failed login to it: the pool
+	// stops pre-connecting (and says so) and clients connect directly, none dropped.
+	BOOST_TEST((forwarder.pool->preconnectDisabled() == std::vector<std::string>{target.toString()}));
+	BOOST_TEST(waitFor([&] { return forwarder.pool->idleCount(target) == 0; }, 5s));
+	std::uint64_t preconnects = forwarder.counters.poolPreconnects;
 	int closedBefore = idleClosed;
 	for (int i = 0; i < 20; ++i)
 	{
@@ -283,10 +290,78 @@ BOOST_AUTO_TEST_CASE(pool_learns_when_the_backend_drops_idle_connections_and_han
 		BOOST_TEST(Backend::readAll(client) == "ok:ping", "client " << i);
 		std::this_thread::sleep_for(std::chrono::milliseconds(i % 4 * 100));
 	}
-	BOOST_TEST(forwarder.counters.poolHits >= 15u); // the pool still serves
-	// Replaced at half the lifetime, no connection lives until the server's timeout any more
-	// (a closure already under way when the lifetime was learned may still land).
+	BOOST_TEST(forwarder.counters.poolPreconnects == preconnects); // none since
+	BOOST_TEST(forwarder.pool->idleCount(target) == 0u);
+	// No connection lives until the server's timeout any more (a closure already under way
+	// when the lifetime was learned may still land).
 	BOOST_TEST(idleClosed - closedBefore <= 3);
+}
+
+BOOST_AUTO_TEST_CASE(pool_stops_refilling_when_no_client_comes_and_the_next_client_wakes_it)
+{
+	Backend backend(Backend::echo());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}, {"poolMaxIdle", "0.3"}, {"updateInterval", "3600"},
+		{"poolIdleStop", "1.5"}});
+	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
+	BOOST_TEST(forwarder.pool->warm());
+	// No client: after poolIdleStop the pool closes its sockets and opens no more.
+	BOOST_TEST_REQUIRE(waitFor([&] { return !forwarder.pool->warm() && backend.open() == 0; }, 10s));
+	BOOST_TEST(forwarder.pool->idleCount(target) == 0u);
+	int accepted = backend.accepted();
+	std::uint64_t preconnects = forwarder.counters.poolPreconnects;
+	// Asserting that nothing happens needs a window: five replacement periods (poolMaxIdle)
+	// in which a warm pool would have opened ten connections.
+	std::this_thread::sleep_for(1500ms);
+	BOOST_TEST(backend.accepted() == accepted);
+	BOOST_TEST(forwarder.counters.poolPreconnects == preconnects);
+	// The next client is served at once by a direct connect (a miss), and the pool fills again.
+	std::uint64_t misses = forwarder.counters.poolMisses;
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST(roundTrip(client, "wake") == "wake");
+	BOOST_TEST(forwarder.counters.poolMisses == misses + 1);
+	BOOST_TEST(forwarder.pool->warm());
+	BOOST_TEST(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
+	Poco::Net::StreamSocket next = forwarder.connect();
+	BOOST_TEST(roundTrip(next, "hit") == "hit");
+	BOOST_TEST(forwarder.counters.poolHits >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(pool_backs_off_from_a_server_that_refuses_with_an_error_greeting_and_recovers)
+{
+	// Like MariaDB once it has blocked the proxy's host: accept, one error line, close.
+	const std::string refusal = "ERROR 1129 Host '127.0.0.1' is blocked because of many connection errors";
+	std::atomic<bool> refusing{true};
+	Backend backend([&](Poco::Net::StreamSocket& socket) {
+		if (refusing)
+			return Backend::sendAll(socket, refusal + "\n"); // closed by the Backend
+		Backend::readAll(socket); // a server that waits for its client, as a healthy one does
+	});
+	Poco::AutoPtr<CapturingChannel> pLog = CapturingChannel::attach("ForwardOptimal.Pool.UpstreamPool");
+	// One probe at the start (updateInterval 1 h), so every later accept is the pool's.
+	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}, {"updateInterval", "3600"}});
+	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.counters.poolRefusals >= 1u; }, 10s));
+	// Backing off 1, 2, 4 s, ... with at most two sockets per attempt: within 8 s, attempts at
+	// about 0, 1, 3 and 7 s, so at most 8 connections and the probe (without the backoff: one
+	// every few milliseconds, capped at four a second, so about 32).
+	std::this_thread::sleep_for(8s);
+	BOOST_TEST(backend.accepted() <= 1 + 8 + 2, backend.accepted());
+	BOOST_TEST(forwarder.counters.poolRefusals >= 3u);
+	BOOST_TEST(!forwarder.pool->learnedLifetime(target).has_value()); // a refusal is no idle timeout
+	BOOST_TEST(pLog->count(refusal) == 1u, pLog->text()); // said once, in the server's words
+	BOOST_TEST(pLog->count("拒绝了连接池的连接") == 1u);
+
+	// The server is fine again: the pool fills once its current backoff ends (8 s after the
+	// attempt at about 7 s; up to 16 s on a machine slow enough to delay the attempts).
+	refusing = false;
+	BOOST_TEST(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 30s), pLog->text());
+	BOOST_TEST(waitFor([&] { return pLog->count("重新接受连接池的连接") == 1u; }, 5s), pLog->text());
+	std::uint64_t hits = forwarder.counters.poolHits;
+	Poco::Net::StreamSocket client = forwarder.connect();
+	client.shutdownSend();
+	BOOST_TEST(Backend::readAll(client).empty());
+	BOOST_TEST(forwarder.counters.poolHits == hits + 1);
 }
 
 BOOST_AUTO_TEST_CASE(pool_drains_when_its_target_stops_being_the_best)

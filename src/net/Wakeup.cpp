@@ -1,0 +1,46 @@
+#include "net/Wakeup.h"
+
+#include "Poco/Exception.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace ForwardOptimal {
+namespace Net {
+
+Wakeup::Wakeup():
+	_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK))
+{
+	if (_fd < 0)
+		throw Poco::SystemException(std::string("eventfd: ") + std::strerror(errno));
+}
+
+
+Wakeup::~Wakeup()
+{
+	::close(_fd);
+}
+
+
+void Wakeup::notify()
+{
+	std::uint64_t one = 1;
+	// Only EAGAIN can fail here (the counter is full), and then fd() is readable anyway.
+	if (::write(_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		return;
+}
+
+
+void Wakeup::drain()
+{
+	std::uint64_t count;
+	while (::read(_fd, &count, sizeof count) > 0)
+		;
+}
+
+} } // namespace ForwardOptimal::Net
