@@ -307,6 +307,38 @@ BOOST_AUTO_TEST_CASE(admin_can_be_turned_off_and_a_taken_admin_port_fails_cleanl
 		+ backend.address() + "\"], \"updateInterval\": 60, \"adminAddr\": \"" + taken.address().toString() + "\"}")}, out, err);
 	BOOST_TEST(code == 69);
 	BOOST_TEST(err.find("adminAddr") != std::string::npos, err);
+	BOOST_TEST(err.find(taken.address().toString()) != std::string::npos, err);
+}
+
+// The spec's own keys only (no adminAddr): the default 127.0.0.1:9090 goes to the first instance
+// (or to whatever else on this host has it), and the second says so and serves all the same.
+BOOST_AUTO_TEST_CASE(two_instances_from_spec_only_configs_serve_side_by_side)
+{
+	Backend backend(Backend::echo());
+	TempDir dir;
+	auto specOnly = [&](const std::string& name) {
+		return dir.write(name, "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + backend.address()
+			+ "\"], \"updateInterval\": 60}");
+	};
+	ChildProcess first({binaryPath(), "-c", specOnly("ssh.json")});
+	BOOST_TEST_REQUIRE(first.waitForOutput("管理接口", 20s), first.all());
+	ChildProcess second({binaryPath(), "-c", specOnly("game.json")});
+	BOOST_TEST_REQUIRE(second.waitForOutput("管理接口", 20s), second.all());
+	BOOST_TEST(second.all().find("管理接口默认地址 127.0.0.1:9090 已被占用, 管理接口未启动 (设置 adminAddr") != std::string::npos,
+		second.all());
+
+	for (ChildProcess* pInstance : {&first, &second})
+	{
+		Poco::Net::StreamSocket session(Poco::Net::SocketAddress(listenAddressFromLog(pInstance->all())));
+		session.setReceiveTimeout(Poco::Timespan(10, 0));
+		Backend::sendAll(session, "side by side");
+		session.shutdownSend();
+		BOOST_TEST(Backend::readAll(session) == "side by side");
+	}
+	second.signal(SIGTERM);
+	first.signal(SIGTERM);
+	BOOST_TEST(second.waitExit(20s).value_or(-1) == 0, second.all());
+	BOOST_TEST(first.waitExit(20s).value_or(-1) == 0, first.all());
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_drains_sessions_in_flight_and_refuses_new_ones)
