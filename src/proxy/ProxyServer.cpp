@@ -16,7 +16,6 @@ namespace Proxy {
 namespace {
 
 constexpr int LISTEN_BACKLOG = 1024;     // the kernel caps it at net.core.somaxconn
-constexpr int THREAD_IDLE_SECONDS = 60;  // idle pool threads above the minimum exit after this
 // How long an idle TCPServer dispatcher waits for the next client before it hands its thread
 // back to the pool. Short, because POCO 1.11's TCPServer::stop() can miss a dispatcher that is
 // between two clients; that one then sleeps this long before stop() can join it.
@@ -57,10 +56,11 @@ private:
 };
 
 
-ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context):
+ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context, int threadIdleSeconds):
 	_context(context),
-	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
-	_socket(Net::Listener::listen(settings.bindAddr, LISTEN_BACKLOG))
+	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), threadIdleSeconds, THREAD_STACK_SIZE),
+	_socket(Net::Listener::listen(settings.bindAddr, LISTEN_BACKLOG)),
+	_collector(_threads, threadIdleSeconds)
 {
 	Poco::Net::TCPServerParams::Ptr pParams = new Poco::Net::TCPServerParams;
 	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
