@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 
+#include <sys/socket.h>
+
 namespace ForwardOptimal {
 namespace Proxy {
 
@@ -94,6 +96,11 @@ void ProxyServer::stopAccepting()
 	if (!_accepting)
 		return;
 	_accepting = false;
+	// Refuse from this instant: shutdown() takes a listening socket out of LISTEN (new connects
+	// are refused, the backlog is reset) and wakes the accept thread's poll, which POCO 1.11's
+	// TCPServer::run() otherwise sleeps in for up to 250 ms while stop() waits to join it; a
+	// client accepted meanwhile was still served. accept() now fails, and the loop ends.
+	::shutdown(_socket.impl()->sockfd(), SHUT_RDWR);
 	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
 	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
 	syncCounters();
