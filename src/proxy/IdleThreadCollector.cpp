@@ -4,6 +4,10 @@
 
 #include <algorithm>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace ForwardOptimal {
 namespace Proxy {
 
@@ -50,7 +54,16 @@ void IdleThreadCollector::run()
 	// collect() takes the pool's lock and joins the threads it retires (each wakes and returns at
 	// once): a few microseconds per thread, while new clients wait for the lock.
 	while (!_stop.tryWait(_periodMs))
+	{
+		int before = _pool.allocated();
 		_pool.collect();
+#ifdef __GLIBC__
+		// The retired threads' malloc arenas keep the relay buffers their sessions freed; glibc
+		// hands free pages back only from the top of the main heap by itself. Once per burst.
+		if (_pool.allocated() < before)
+			malloc_trim(0);
+#endif
+	}
 }
 
 } } // namespace ForwardOptimal::Proxy

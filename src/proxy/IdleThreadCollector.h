@@ -14,7 +14,8 @@ namespace Proxy {
 /// the heap its sessions touched, stays for as long as no new client arrives. This runs
 /// ThreadPool::collect() every quarter of the idle time on one thread of its own that sleeps in
 /// between (no other wake-ups), so an idle thread above the minimum goes between 1 and 1.25
-/// idle times after its last session.
+/// idle times after its last session. When threads went, glibc's malloc_trim() returns the
+/// heap pages their sessions freed, so RSS comes back too.
 ///
 /// Starts with the constructor, stops with the destructor (or stop()); the pool must outlive it.
 class IdleThreadCollector: private Poco::Runnable
