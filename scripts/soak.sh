@@ -3,7 +3,7 @@
 # long and short sessions (fo_soak_client, every byte verified), while the backends are killed
 # with SIGKILL and restarted at random, and now and then all at once. At the end: sessions
 # served, bytes verified, failures by reason, peak RSS, and descriptors and threads at the end
-# versus the start. Not part of CI.
+# and after an idle period (idle relay threads exit after 60 s) versus the start. Not part of CI.
 #   ./scripts/soak.sh [DURATION=10m] [WORKERS=16]      DURATION in s, m or h (e.g. 90s, 30m)
 # Exit status 1 if a byte came back corrupted, the proxy died, or descriptors or threads leaked.
 set -euo pipefail
@@ -96,7 +96,9 @@ wait "$client" || client_status=$?
 alive=yes; kill -0 "$fo" 2>/dev/null || alive=no
 result=$(cat "$work/client.out")
 
-# Quiet again: sessions end, then the pool's idle threads (POCO keeps them 60 s) go away.
+# Quiet again: sessions end; then, with no client at all, the relay threads above the pool's
+# minimum must go after their idle time (ProxyServer::THREAD_IDLE_SECONDS, 60 s; collected
+# every 15 s), and RSS with them.
 leak=no
 if [ $alive = yes ]; then
   for _ in $(seq 1 300); do [ "$(metric forwardoptimal_connections_active)" = 0 ] && break; sleep 0.5; done
@@ -105,11 +107,16 @@ if [ $alive = yes ]; then
   cpu_s=$(echo "scale=1; ($(cpu_ticks) - $cpu_start) / $(getconf CLK_TCK)" | bc)
   # The pool may be mid-refill: allow its size (2) on top of the start.
   [ "$fds_end" -le $((fds_start + 2)) ] || leak=yes
-  # POCO's thread pool keeps idle threads until it next hands one out, so the count stays at
-  # the run's high-water mark: bounded by the sessions that ran at once (one per worker, plus
-  # the ones whose upstream was killed and that are waiting to be noticed), never growing.
+  # Right after the run the pool still holds about its high-water mark: bounded by the sessions
+  # that ran at once (one per worker, plus the ones whose upstream was killed and that are
+  # waiting to be noticed), never growing.
   peak_threads=$(awk 'BEGIN {m = 0} $4 > m {m = $4} END {print m}' "$samples")
   [ "$threads_end" -le $((threads_start + 2 * workers + 4)) ] || leak=yes
+  idle_started=$(date +%s)
+  for _ in $(seq 1 120); do [ "$(threads)" -le $((threads_start + 2)) ] && break; sleep 1; done
+  idle_s=$(( $(date +%s) - idle_started ))
+  threads_idle=$(threads); rss_idle=$(rss VmRSS); fds_idle=$(fds)
+  [ "$threads_idle" -le $((threads_start + 2)) ] || leak=yes
 fi
 
 echo
@@ -131,6 +138,7 @@ if [ $alive = yes ]; then
   echo "| RSS start / end / peak (KiB) | $rss_start / $rss_end / $peak |"
   echo "| descriptors start / end | $fds_start / $fds_end |"
   echo "| threads start / end (peak sampled) | $threads_start / $threads_end ($peak_threads) |"
+  echo "| after ${idle_s} s idle: threads / RSS (KiB) / descriptors | $threads_idle / $rss_idle / $fds_idle |"
   echo "| proxy CPU time | ${cpu_s} s |"
   echo "| samples (RSS KiB, fds, threads) min-max during the run | $(awk 'NR==1 {a=b=$2; c=d=$3; e=f=$4} {if($2<a)a=$2; if($2>b)b=$2; if($3<c)c=$3; if($3>d)d=$3; if($4<e)e=$4; if($4>f)f=$4} END {printf "%s-%s, %s-%s, %s-%s", a, b, c, d, e, f}' "$samples") |"
 fi

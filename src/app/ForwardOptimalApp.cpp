@@ -426,6 +426,13 @@ void ForwardOptimalApp::logStarted(const Service& service, const Config::Setting
 			_logger.warning("⚠️  管理接口监听在非回环地址 " + admin->toString()
 				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");
 	}
+	else if (!service.adminUnavailable().empty())
+	{
+		const std::string& reason = service.adminUnavailable();
+		_logger.warning("⚠️  管理接口默认地址 " + settings.adminAddr.toString()
+			+ (reason.find("in use") != std::string::npos ? " 已被占用" : " 无法监听 (" + reason + ")")
+			+ ", 管理接口未启动 (设置 adminAddr 指定其他地址, 或 \"\" 关闭)");
+	}
 }
 
 

@@ -29,7 +29,11 @@ Service::Service(std::shared_ptr<const Config::Settings> pSettings):
 	}
 	catch (const Poco::Exception& error)
 	{
-		throw AdminListenException(error.message(), error.code());
+		// Only the operator's own choice is worth refusing to start for: the default is a
+		// convenience, and a second instance started from the spec's keys alone must still serve.
+		if (pSettings->adminAddrExplicit)
+			throw AdminListenException(error.message(), error.code());
+		_adminUnavailable = error.message();
 	}
 }
 

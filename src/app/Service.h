@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace ForwardOptimal {
 namespace Admin { class AdminServer; }
@@ -38,7 +39,9 @@ class Service
 public:
 	explicit Service(std::shared_ptr<const Config::Settings> pSettings);
 		/// Binds bindAddr and adminAddr. Throws Poco::IOException when bindAddr cannot be
-		/// bound and AdminListenException when adminAddr cannot (exit code 69 for both).
+		/// bound and AdminListenException when an explicitly set adminAddr cannot (exit code 69
+		/// for both). When adminAddr is only the default and cannot be bound (another instance
+		/// has it), the service runs without the admin endpoint: see adminUnavailable().
 
 	~Service();
 		/// stop().
@@ -90,7 +93,10 @@ public:
 	Poco::Net::SocketAddress proxyAddress() const;
 		/// The address the proxy listens on (the real port when bindAddr asked for port 0).
 	std::optional<Poco::Net::SocketAddress> adminAddress() const;
-		/// The admin endpoint's address; none when adminAddr is "".
+		/// The admin endpoint's address; none when adminAddr is "" or the default was taken.
+	const std::string& adminUnavailable() const { return _adminUnavailable; }
+		/// Why the default adminAddr could not be bound (the listener's message); empty when the
+		/// admin endpoint runs or was turned off with "".
 
 	static std::shared_ptr<Proxy::Runtime> makeRuntime(std::shared_ptr<const Config::Settings> pSettings,
 		Stats::Counters& counters);
@@ -102,6 +108,7 @@ private:
 	std::unique_ptr<Proxy::ProxyServer> _pProxy;
 	Poco::Timestamp _started;
 	std::unique_ptr<Admin::AdminServer> _pAdmin;  // after the proxy: its pages read the proxy
+	std::string _adminUnavailable;
 	bool _stopped = false;
 };
 

@@ -26,6 +26,7 @@ Settings::Settings()
 {
 	for (const auto& key : SettingsKey::all())
 		key.applyDefault(*this);
+	adminAddrExplicit = false; // storing the default set it, as any stored adminAddr does
 }
 
 

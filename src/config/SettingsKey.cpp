@@ -211,11 +211,13 @@ SettingsKey targetList()
 		"[\"192.0.2.1:22\"]");
 }
 
-// "" turns the admin endpoint off; the address is kept for when it is turned back on.
+// "" turns the admin endpoint off; the address is kept for when it is turned back on. A stored
+// value is explicit (file or -D): Settings() clears the flag after storing the default.
 SettingsKey adminAddress()
 {
 	auto store = [](const KeyValue& value, Settings& settings) {
 		std::string text = value.string();
+		settings.adminAddrExplicit = true;
 		settings.adminEnabled = !text.empty();
 		if (!settings.adminEnabled)
 			return;

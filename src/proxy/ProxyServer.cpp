@@ -10,13 +10,14 @@
 #include <atomic>
 #include <chrono>
 
+#include <sys/socket.h>
+
 namespace ForwardOptimal {
 namespace Proxy {
 
 namespace {
 
 constexpr int LISTEN_BACKLOG = 1024;     // the kernel caps it at net.core.somaxconn
-constexpr int THREAD_IDLE_SECONDS = 60;  // idle pool threads above the minimum exit after this
 // How long an idle TCPServer dispatcher waits for the next client before it hands its thread
 // back to the pool. Short, because POCO 1.11's TCPServer::stop() can miss a dispatcher that is
 // between two clients; that one then sleeps this long before stop() can join it.
@@ -93,10 +94,11 @@ private:
 };
 
 
-ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context):
+ProxyServer::ProxyServer(const Config::Settings& settings, ConnectionContext& context, int threadIdleSeconds):
 	_context(context),
-	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), THREAD_IDLE_SECONDS, THREAD_STACK_SIZE),
-	_socket(Net::Listener::listen(settings.bindAddr, LISTEN_BACKLOG))
+	_threads("fo-relay", 2, static_cast<int>(settings.maxConnections), threadIdleSeconds, THREAD_STACK_SIZE),
+	_socket(Net::Listener::listen(settings.bindAddr, LISTEN_BACKLOG)),
+	_collector(_threads, threadIdleSeconds)
 {
 	Poco::Net::TCPServerParams::Ptr pParams = new Poco::Net::TCPServerParams;
 	pParams->setMaxThreads(static_cast<int>(settings.maxConnections));
@@ -131,6 +133,11 @@ void ProxyServer::stopAccepting()
 	if (!_accepting)
 		return;
 	_accepting = false;
+	// Refuse from this instant: shutdown() takes a listening socket out of LISTEN (new connects
+	// are refused, the backlog is reset) and wakes the accept thread's poll, which POCO 1.11's
+	// TCPServer::run() otherwise sleeps in for up to 250 ms while stop() waits to join it; a
+	// client accepted meanwhile was still served. accept() now fails, and the loop ends.
+	::shutdown(_socket.impl()->sockfd(), SHUT_RDWR);
 	_pServer->stop();    // joins the accept thread; queued, not yet started clients are closed
 	_socket.close();     // the TCPServer shares this socket: nothing waits in the backlog any more
 	syncCounters();

@@ -2,6 +2,7 @@
 
 #include "config/Settings.h"
 #include "proxy/ForwardConnection.h"
+#include "proxy/IdleThreadCollector.h"
 
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/SocketAddress.h"
@@ -27,10 +28,15 @@ public:
 		/// Relay threads keep their buffers on the heap; 256 KiB of stack is ample and keeps
 		/// thousands of threads cheap in address space.
 
-	ProxyServer(const Config::Settings& settings, ConnectionContext& context);
+	static constexpr int THREAD_IDLE_SECONDS = 60;
+		/// Relay threads above the pool's minimum exit after this long without a session
+		/// (IdleThreadCollector makes it so while no client arrives).
+
+	ProxyServer(const Config::Settings& settings, ConnectionContext& context,
+		int threadIdleSeconds = THREAD_IDLE_SECONDS);
 		/// Binds and listens on settings.bindAddr. Throws Poco::IOException naming the
 		/// address and the reason (port in use, permission denied, unknown host).
-		/// `context` must outlive the server.
+		/// `context` must outlive the server. `threadIdleSeconds` is for tests.
 
 	~ProxyServer();
 
@@ -70,6 +76,7 @@ private:
 	std::unique_ptr<Poco::Net::TCPServer> _pServer;
 	bool _accepting = true;
 	bool _stopped = false;
+	IdleThreadCollector _collector;  // last: stops before anything it collects goes
 };
 
 } } // namespace ForwardOptimal::Proxy

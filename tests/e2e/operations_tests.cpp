@@ -274,6 +274,35 @@ BOOST_AUTO_TEST_CASE(admin_can_be_turned_off_and_a_taken_admin_port_fails_cleanl
 	int code = ChildProcess::run({binaryPath(), "-c", settings.set("adminAddr", taken.address().toString()).write(dir, "taken.json")}, out, err);
 	BOOST_TEST(code == 69);
 	BOOST_TEST(err.find("adminAddr") != std::string::npos, err);
+	BOOST_TEST(err.find(taken.address().toString()) != std::string::npos, err);
+}
+
+// The spec's own keys only (no adminAddr): the default 127.0.0.1:9090 goes to the first instance
+// (or to whatever else on this host has it), and the second says so and serves all the same.
+BOOST_AUTO_TEST_CASE(two_instances_from_spec_only_configs_serve_side_by_side)
+{
+	Backend backend(Backend::echo());
+	TempDir dir;
+	auto specOnly = [&](const std::string& name) {
+		return dir.write(name, "{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + backend.address()
+			+ "\"], \"updateInterval\": 60}");
+	};
+	RunningProxy first({"-c", specOnly("ssh.json")});
+	RunningProxy second({"-c", specOnly("game.json")});
+	BOOST_TEST(second.log().find("管理接口默认地址 127.0.0.1:9090 已被占用, 管理接口未启动 (设置 adminAddr") != std::string::npos,
+		second.log());
+	BOOST_TEST(second.adminAddress().empty());
+
+	for (RunningProxy* pInstance : {&first, &second})
+	{
+		Poco::Net::StreamSocket session(pInstance->listen());
+		session.setReceiveTimeout(Poco::Timespan(10, 0));
+		Backend::sendAll(session, "side by side");
+		session.shutdownSend();
+		BOOST_TEST(Backend::readAll(session) == "side by side");
+	}
+	BOOST_TEST(second.stop() == 0, second.log());
+	BOOST_TEST(first.stop() == 0, first.log());
 }
 
 BOOST_AUTO_TEST_CASE(sigterm_drains_sessions_in_flight_and_refuses_new_ones)

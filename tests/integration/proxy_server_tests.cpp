@@ -14,6 +14,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <list>
+#include <memory>
+#include <vector>
 
 using namespace ForwardOptimal;
 using namespace ForwardOptimal::Test;
@@ -309,6 +311,39 @@ BOOST_AUTO_TEST_CASE(places_come_back_when_sessions_end_and_when_queued_clients_
 	BOOST_TEST_REQUIRE(waitFor([&] { return proxy.counters.activeSessions == 0; }, 5s));
 	BOOST_TEST(proxy.counted("127.0.0.2") == 0u);
 	BOOST_TEST(proxy.counters.refusedPerSource == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_relay_threads_above_the_minimum_exit_after_the_idle_time)
+{
+	// 32 sessions at once grow the relay pool to 32 threads or more. POCO 1.11's pool retires
+	// idle threads only when it hands one out: without the collector they would stay for as
+	// long as no client arrives. With a one-second idle time they must go, and nothing connects.
+	Backend backend(Backend::echo());
+	auto pEchoSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + backend.address()
+		+ "\"], \"updateInterval\": 60, \"poolSize\": 0}", "test.json", {}).settings;
+	FakeProber* pEchoProber = new FakeProber;
+	pEchoProber->up(backend.address(), 1.0);
+	Stats::Counters echoCounters;
+	Proxy::ConnectionContext echoContext{std::make_shared<Proxy::Runtime>(pEchoSettings, std::unique_ptr<Health::Prober>(pEchoProber), echoCounters), echoCounters};
+	echoContext.runtime()->monitor().runRound();
+	Proxy::ProxyServer server(*pEchoSettings, echoContext, 1);
+	server.start();
+	int before = threadCount();
+	{
+		std::vector<std::unique_ptr<Poco::Net::StreamSocket>> sessions;
+		for (int i = 0; i < 32; ++i)
+		{
+			sessions.push_back(std::make_unique<Poco::Net::StreamSocket>(server.address()));
+			sessions.back()->setReceiveTimeout(Poco::Timespan(10, 0));
+			Backend::sendAll(*sessions.back(), "x");
+			char echoed = 0;
+			BOOST_TEST_REQUIRE(sessions.back()->receiveBytes(&echoed, 1) == 1); // relaying: it holds a thread
+		}
+		BOOST_TEST(threadCount() >= before + 32);
+	}
+	BOOST_TEST(waitFor([&] { return echoCounters.activeSessions == 0; }, 10s));
+	BOOST_TEST(waitFor([&] { return threadCount() <= before + 2; }, 30s),
+		"threads: " << threadCount() << ", before the burst: " << before);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -252,6 +252,19 @@ BOOST_AUTO_TEST_CASE(rejects_pool_idle_stop_out_of_range)
 	BOOST_TEST(failure(document(), {{"poolIdleStop", "-1"}}).message().find("-D poolIdleStop: must be from 0 to 86400") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(knows_whether_admin_addr_was_set_or_defaulted)
+{
+	// A taken default adminAddr is a warning, a taken explicit one fatal: the loader must tell them apart.
+	LoadResult defaulted = load(document());
+	BOOST_TEST(!defaulted.settings->adminAddrExplicit);
+	BOOST_TEST(defaulted.settings->adminEnabled);
+	BOOST_TEST(defaulted.settings->adminAddr.toString() == "127.0.0.1:9090");
+	BOOST_TEST(load(document(", \"adminAddr\": \"127.0.0.1:9090\"")).settings->adminAddrExplicit);
+	BOOST_TEST(load(document(", \"adminAddr\": \"\"")).settings->adminAddrExplicit);
+	BOOST_TEST(load(document(), {{"adminAddr", "127.0.0.1:9191"}}).settings->adminAddrExplicit);
+	BOOST_TEST(!Settings().adminAddrExplicit);
+}
+
 BOOST_AUTO_TEST_CASE(effective_settings_show_the_new_keys)
 {
 	std::ostringstream json;
