@@ -203,14 +203,19 @@ JSON
   "$FO_BINARY" -c "$STATE/config.json" &
   local proxy=$!
   echo "$proxy" > "$STATE/proxy.pid"
+  local answered=""
   for _ in $(seq 1 100); do
-    ready && break
+    ready && { answered=yes; break; }
     kill -0 "$proxy" 2>/dev/null || { wait "$proxy" || true; die "ForwardOptimal ended at start-up (ports $PORT or $ADMIN_PORT in use? FO_DEMO_PORT / FO_DEMO_ADMIN_PORT choose others)"; }
     sleep 0.1
   done
+  [ -n "$answered" ] || say "demo: the admin endpoint 127.0.0.1:$ADMIN_PORT does not answer /readyz yet (port taken? see the log above)"
 
   local client="$FO_DEMO_CLIENT" script="$FO_ROOT/scripts/demo.sh"
   client="${client#"$PWD"/}"; script="${script#"$PWD"/}"
+  [[ "$client" == /* ]] || client="./$client"
+  [[ "$script" == /* ]] || script="./$script"
+  [ "$PORT" = 8080 ] || client+=" --connect 127.0.0.1:$PORT"
   local env=""
   [ "$NAME" = fo-demo ] || env="FO_DEMO_NAME=$NAME "
   {
@@ -227,12 +232,17 @@ JSON
     echo "  ForwardOptimal listens on 127.0.0.1:$PORT and sends each new client to the fastest healthy one."
     echo
     echo "  Try it from another terminal:"
-    echo "    $client --connect 127.0.0.1:$PORT --count 0     a connection a second: who answered, how fast"
-    if [ "$(mode)" = netns ]; then
-      echo "    ${env}$script slow 1 200     make backend-1 slow (200 ms): new clients go to backend-2"
-      echo "    ${env}$script slow 1 5       ...and fast again"
-    fi
-    echo "    ${env}$script stop 1         stop backend-1 (${env}$script start 1: start it again)"
+    local row='    %-38s %s\n'
+    # shellcheck disable=SC2059 # the format is $row
+    {
+      printf "$row" "$client --count 0" "a connection a second: who answered, how fast"
+      if [ "$(mode)" = netns ]; then
+        printf "$row" "${env}$script slow 1 200" "make backend-1 slow (200 ms): new clients go to backend-2"
+        printf "$row" "${env}$script slow 1 5" "...and fast again"
+      fi
+      printf "$row" "${env}$script stop 1" "stop backend-1 ('start 1' starts it again)"
+      printf "$row" "${env}$script status" "the backends and their round trips"
+    }
     echo "  Status page:  http://127.0.0.1:$ADMIN_PORT/   (JSON: /status, Prometheus: /metrics)"
     echo "  The health report below comes every ${INTERVAL} s. Stop with Ctrl-C: everything the demo"
     echo "  created (namespace, TUN devices, processes) is removed."
