@@ -232,7 +232,7 @@ JSON
     echo "  ForwardOptimal listens on 127.0.0.1:$PORT and sends each new client to the fastest healthy one."
     echo
     echo "  Try it from another terminal:"
-    local row='    %-38s %s\n'
+    local row='    %-40s %s\n'
     # shellcheck disable=SC2059 # the format is $row
     {
       printf "$row" "$client --count 0" "a connection a second: who answered, how fast"
