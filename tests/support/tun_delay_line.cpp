@@ -5,6 +5,7 @@
 //
 // NS is a name under /var/run/netns, or "." for the namespace the line runs in (the demo joins
 // the host's own namespace to its backends' namespace this way).
+//
 // Packets read from one TUN are written to the other after a delay chosen by IPv4 address: the
 // control file holds lines "IP MS" (one-way delay in milliseconds) or "IP drop"; a packet whose
 // source or destination matches a rule gets it, others pass at once (IPv6 too). The file is
