@@ -288,5 +288,5 @@ case "${1:-}" in
       printf 'backend-%s  %-20s %-8s %s\n' "$i" "$(backend_address "$i")" "$state" "$extra"
     done
     ;;
-  *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 64 ;;
 esac
