@@ -4,7 +4,7 @@
 #   ./scripts/install-deps.sh [PROFILE...]     default: build
 # Profiles:
 #   build   compiler, CMake, POCO, Boost.Test
-#   demo    what ./scripts/run.sh needs (the build)
+#   demo    what ./scripts/run.sh needs: the build, and iproute2 (the demo's network namespace)
 #   test    the build, plus what the tests start for real: iproute2 (network namespaces),
 #           haproxy and nginx-light (PROXY protocol receivers), prometheus, systemd (unit check),
 #           sshd, MariaDB and PostgreSQL (what the servers behind the proxy see of its probes)
@@ -14,7 +14,8 @@ source "$(dirname "$0")/lib.sh"
 packages=()
 for profile in "${@:-build}"; do
   case "$profile" in
-    build|demo) packages+=("${FO_BUILD_PACKAGES[@]}") ;;
+    build) packages+=("${FO_BUILD_PACKAGES[@]}") ;;
+    demo) packages+=("${FO_BUILD_PACKAGES[@]}" iproute2) ;;
     test) packages+=("${FO_BUILD_PACKAGES[@]}" iproute2 haproxy nginx-light prometheus systemd
                 openssh-server mariadb-server mariadb-client postgresql) ;;
     *) echo "install-deps.sh: unknown profile '$profile' (build, demo, test)" >&2; exit 64 ;;

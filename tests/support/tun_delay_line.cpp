@@ -3,6 +3,9 @@
 //
 //   fo_delay_line --ns-a NS --tun-a IF --ns-b NS --tun-b IF --control FILE
 //
+// NS is a name under /var/run/netns, or "." for the namespace the line runs in (the demo joins
+// the host's own namespace to its backends' namespace this way).
+//
 // Packets read from one TUN are written to the other after a delay chosen by IPv4 address: the
 // control file holds lines "IP MS" (one-way delay in milliseconds) or "IP drop"; a packet whose
 // source or destination matches a rule gets it, others pass at once (IPv6 too). The file is
@@ -44,15 +47,9 @@ constexpr double DROP = -1.0;
 	std::exit(1);
 }
 
-// Opens /dev/net/tun inside the named namespace and attaches to the existing device there.
-int attachTun(const std::string& ns, const std::string& device)
+// Opens /dev/net/tun in the current namespace and attaches to the existing device there.
+int openTun(const std::string& ns, const std::string& device)
 {
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int target = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-	if (self < 0 || target < 0)
-		die("cannot open network namespace '" + ns + "'");
-	if (setns(target, CLONE_NEWNET) != 0)
-		die("setns into '" + ns + "'");
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		die("open /dev/net/tun");
@@ -61,6 +58,22 @@ int attachTun(const std::string& ns, const std::string& device)
 	std::strncpy(request.ifr_name, device.c_str(), IFNAMSIZ - 1);
 	if (ioctl(fd, TUNSETIFF, &request) != 0)
 		die("attach to tun device '" + device + "' in '" + ns + "'");
+	return fd;
+}
+
+// Opens /dev/net/tun inside the named namespace ("." = this one) and attaches to the existing
+// device there.
+int attachTun(const std::string& ns, const std::string& device)
+{
+	if (ns == ".")
+		return openTun(ns, device);
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int target = open(("/var/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+	if (self < 0 || target < 0)
+		die("cannot open network namespace '" + ns + "'");
+	if (setns(target, CLONE_NEWNET) != 0)
+		die("setns into '" + ns + "'");
+	int fd = openTun(ns, device);
 	if (setns(self, CLONE_NEWNET) != 0)
 		die("setns back");
 	close(self);
