@@ -14,7 +14,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   FO_BUILD_DIR="$FO_ROOT/build-$sanitize"   # the sanitizer options reach the tests through CTest
 fi
 
-fo_install_packages "${FO_BUILD_PACKAGES[@]}" iproute2 haproxy nginx-light prometheus systemd
+fo_install_packages "${FO_BUILD_PACKAGES[@]}" iproute2 haproxy nginx-light prometheus systemd chromium
 fo_build -DFO_BUILD_TESTS=ON -DFO_SANITIZE="$sanitize"
 fo_log "running the tests${sanitize:+ under the $sanitize sanitizer}"
 cd "$FO_BUILD_DIR"

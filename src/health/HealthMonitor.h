@@ -69,7 +69,8 @@ private:
 	class RoundTask;
 	void onTimer();
 	void scheduleLocked(std::chrono::milliseconds delay);
-	void publishLocked(std::vector<std::string>& events);
+	void publishLocked(std::vector<std::string>& events, std::vector<StateChange>& changes,
+		std::shared_ptr<const RoundRecord> pRound);
 
 	Poco::Logger& _logger;
 	std::shared_ptr<const Config::Settings> _pSettings;
@@ -77,7 +78,7 @@ private:
 	const Stats::Counters* _pCounters;
 
 	std::mutex _roundMutex;                     // serializes rounds
-	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round
+	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round (and the history in it)
 	std::vector<TargetStatus> _targets;
 	std::shared_ptr<const HealthSnapshot> _pSnapshot;
 	std::uint64_t _round = 0;
