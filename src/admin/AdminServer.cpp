@@ -334,11 +334,13 @@ private:
 	// Answers the complete heads in `in` (one at a time: the next after the answer is sent).
 	void serve(Connection& c)
 	{
+		// The first head's end: CRLF CRLF, or bare newlines, which POCO's parser accepts too.
 		std::size_t end = c.in.find("\r\n\r\n");
 		std::size_t skip = 4;
-		if (end == std::string::npos)
+		std::size_t bare = c.in.find("\n\n");
+		if (bare != std::string::npos && (end == std::string::npos || bare < end))
 		{
-			end = c.in.find("\n\n"); // bare newlines, as POCO's parser accepts them
+			end = bare;
 			skip = 2;
 		}
 		if (end == std::string::npos || end + skip > MAX_HEAD_BYTES)
