@@ -9,7 +9,6 @@
 #include "Poco/Net/HTTPRequest.h"
 #include "Poco/Net/HTTPResponse.h"
 #include "Poco/Net/NetException.h"
-#include "Poco/Net/PollSet.h"
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
@@ -17,6 +16,7 @@
 #include "Poco/Runnable.h"
 #include "Poco/Thread.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -159,32 +159,31 @@ public:
 		{
 			{
 				std::unique_lock<std::mutex> lock(_mutex);
-				// Nothing open: sleep until a connection arrives (PollSet returns at once when empty).
+				// Nothing open: sleep until a connection arrives (select() returns at once when empty).
 				if (_connections.empty())
 					_wake.wait(lock, [this] { return _stop || !_adopted.empty(); });
 				if (_stop)
 					return;
 			}
 			takeAdopted();
-			Poco::Net::PollSet::SocketModeMap ready;
-			try
+			// poll(2) itself, not POCO's PollSet or Socket::select(): with POCO_HAVE_FD_EPOLL both
+			// take a descriptor for epoll, and a process out of descriptors must still answer.
+			std::vector<pollfd> fds;
+			std::vector<Map::key_type> keys;
+			fds.reserve(_connections.size());
+			keys.reserve(_connections.size());
+			for (const auto& entry : _connections)
 			{
-				ready = _pollSet.poll(Poco::Timespan(0, POLL_TICK_US)); // the tick also picks up new connections
+				fds.push_back({entry.second.socket.impl()->sockfd(), static_cast<short>(entry.second.writing ? POLLOUT : POLLIN), 0});
+				keys.push_back(entry.first);
 			}
-			catch (const Poco::Exception&)
+			int ready = ::poll(fds.data(), static_cast<nfds_t>(fds.size()), POLL_TICK_MS); // the tick also picks up new connections
+			for (std::size_t i = 0; ready > 0 && i < fds.size(); ++i)
 			{
-				// EINTR and the like: the next turn polls again.
-			}
-			for (const auto& entry : ready)
-			{
-				auto it = _connections.find(entry.first.impl());
-				if (it == _connections.end())
+				if (fds[i].revents == 0)
 					continue;
-				bool keep = true;
-				if (entry.second & (Poco::Net::PollSet::POLL_READ | Poco::Net::PollSet::POLL_ERROR))
-					keep = onReadable(it->second);
-				if (keep && (entry.second & Poco::Net::PollSet::POLL_WRITE))
-					keep = onWritable(it->second);
+				auto it = _connections.find(keys[i]);
+				bool keep = (fds[i].revents & POLLOUT) ? onWritable(it->second) : onReadable(it->second); // errors show on either
 				if (!keep)
 					close(it);
 			}
@@ -193,7 +192,7 @@ public:
 	}
 
 private:
-	static constexpr long POLL_TICK_US = 20000;
+	static constexpr int POLL_TICK_MS = 20;
 
 	struct Connection
 	{
@@ -247,7 +246,6 @@ private:
 			Connection connection;
 			connection.socket = socket;
 			connection.deadline = after(HEAD_DEADLINE);
-			_pollSet.add(socket, Poco::Net::PollSet::POLL_READ);
 			_connections.emplace(socket.impl(), std::move(connection));
 		}
 	}
@@ -264,13 +262,6 @@ private:
 
 	void close(Map::iterator it)
 	{
-		try
-		{
-			_pollSet.remove(it->second.socket);
-		}
-		catch (...)
-		{
-		}
 		closeQuietly(it->second.socket);
 		_connections.erase(it);
 	}
@@ -388,7 +379,6 @@ private:
 		c.closeAfterWrite = c.closeAfterWrite || closeAfter;
 		c.writing = true;
 		c.deadline = after(WRITE_DEADLINE);
-		_pollSet.update(c.socket, Poco::Net::PollSet::POLL_WRITE);
 	}
 
 	// Sends what it can; when all is sent, closes or waits for the next head. False: close.
@@ -426,14 +416,12 @@ private:
 		}
 		c.writing = false;
 		c.deadline = after(HEAD_DEADLINE);
-		_pollSet.update(c.socket, Poco::Net::PollSet::POLL_READ);
 		serve(c); // a pipelined request already here
 		return !c.writing || onWritable(c);
 	}
 
 	ViewProvider _provider;
 	Poco::Thread _thread;
-	Poco::Net::PollSet _pollSet;       // loop thread only
 	Map _connections;                  // loop thread only (and stop() after the join)
 
 	std::mutex _mutex;                 // guards the fields below

@@ -19,7 +19,7 @@ namespace Admin {
 /// request 400.
 ///
 /// Built to keep answering while clients misbehave (issue 15.5): a POCO TCPServer accepts and
-/// hands each connection to one event loop (PollSet) that reads request heads without blocking.
+/// hands each connection to one event loop (poll(2)) that reads request heads without blocking.
 /// A slow or idle client costs a descriptor and a buffer, never a thread; each connection gets
 /// HEAD_DEADLINE for its whole request head (not per read) and WRITE_DEADLINE for its response,
 /// and beyond MAX_CONNECTIONS the oldest waiting connection is closed for the new one. The
