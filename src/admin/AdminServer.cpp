@@ -159,7 +159,7 @@ public:
 		{
 			{
 				std::unique_lock<std::mutex> lock(_mutex);
-				// Nothing open: sleep until a connection arrives (select() returns at once when empty).
+				// Nothing open: sleep until a connection arrives (rather than tick on an empty poll).
 				if (_connections.empty())
 					_wake.wait(lock, [this] { return _stop || !_adopted.empty(); });
 				if (_stop)
