@@ -49,6 +49,63 @@ private:
 	std::ostringstream _out;
 };
 
+double seconds(const Poco::Timestamp& at)
+{
+	return static_cast<double>(at.epochMicroseconds()) / 1e6;
+}
+
+// Usable targets, best first, each with the smoothed latency that ranks it.
+Poco::JSON::Array::Ptr ranking(const Health::HealthSnapshot& snapshot)
+{
+	Poco::JSON::Array::Ptr ranking = new Poco::JSON::Array;
+	for (std::size_t index : snapshot.ranking)
+	{
+		const Health::TargetStatus& t = snapshot.targets[index];
+		Poco::JSON::Object::Ptr entry = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+		entry->set("target", t.target.toString());
+		entry->set("smoothedLatencyMs", t.smoothedLatencyMs >= 0 ? Poco::Dynamic::Var(t.smoothedLatencyMs) : Poco::Dynamic::Var());
+		ranking->add(entry);
+	}
+	return ranking;
+}
+
+// The ring of recent rounds (per round: time, and per target in the order of "targets": up and
+// the probe's latency, null when it failed) and of recent state changes, oldest first.
+Poco::JSON::Object::Ptr history(const Health::HealthHistory& history)
+{
+	Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+	Poco::JSON::Array::Ptr rounds = new Poco::JSON::Array;
+	for (const auto& pRound : history.rounds())
+	{
+		Poco::JSON::Object::Ptr round = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+		round->set("at", seconds(pRound->at));
+		round->set("round", pRound->round);
+		Poco::JSON::Array::Ptr up = new Poco::JSON::Array;
+		Poco::JSON::Array::Ptr latency = new Poco::JSON::Array;
+		for (std::size_t i = 0; i < pRound->up.size(); ++i)
+		{
+			up->add(static_cast<bool>(pRound->up[i]));
+			latency->add(pRound->latencyMs[i] >= 0 ? Poco::Dynamic::Var(pRound->latencyMs[i]) : Poco::Dynamic::Var());
+		}
+		round->set("up", up);
+		round->set("latencyMs", latency);
+		rounds->add(round);
+	}
+	json->set("rounds", rounds);
+	Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
+	for (const auto& pChange : history.changes())
+	{
+		Poco::JSON::Object::Ptr change = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+		change->set("at", seconds(pChange->at));
+		change->set("event", std::string(Health::StateChange::name(pChange->kind)));
+		change->set("target", pChange->target.empty() ? Poco::Dynamic::Var() : Poco::Dynamic::Var(pChange->target));
+		change->set("reason", pChange->reason);
+		changes->add(change);
+	}
+	json->set("changes", changes);
+	return json;
+}
+
 std::string targetLabel(const Health::TargetStatus& status)
 {
 	return "target=\"" + Metrics::escapeLabel(status.target.toString()) + "\"";
@@ -203,6 +260,8 @@ Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
 	else
 		pool->set("learnedIdleLifetimeMs", Poco::Dynamic::Var()); // null: none learned
 	json->set("pool", pool);
+	json->set("ranking", ranking(snapshot));
+	json->set("history", history(*snapshot.pHistory));
 	return json;
 }
 

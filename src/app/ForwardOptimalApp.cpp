@@ -421,7 +421,7 @@ void ForwardOptimalApp::logStarted(const Service& service, const Config::Setting
 	_logger.information("🎯 目标节点数量: " + std::to_string(settings.targets.size()));
 	if (std::optional<Poco::Net::SocketAddress> admin = service.adminAddress())
 	{
-		_logger.information("📊 管理接口: http://" + admin->toString() + " (/metrics /status /healthz /readyz)");
+		_logger.information("📊 管理接口: http://" + admin->toString() + " (状态页 /, /metrics /status /healthz /readyz)");
 		if (!admin->host().isLoopback())
 			_logger.warning("⚠️  管理接口监听在非回环地址 " + admin->toString()
 				+ " (adminAddr): 任何能连到它的人都能读取状态和指标");

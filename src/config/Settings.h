@@ -70,7 +70,7 @@ struct Settings
 
 	// Operations.
 	bool adminEnabled = false;             /// adminAddr "" turns the admin endpoint off
-	Endpoint adminAddr;                    /// /metrics /status /healthz /readyz
+	Endpoint adminAddr;                    /// / (status page) /metrics /status /healthz /readyz
 	bool adminAddrExplicit = false;        /// adminAddr came from the file or -D, not the default:
 	                                       /// only then is failing to bind it fatal
 	std::chrono::milliseconds drainTimeout{0};   /// on SIGTERM, running sessions get this long to finish

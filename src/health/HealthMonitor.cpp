@@ -132,12 +132,15 @@ void HealthMonitor::runRound()
 		probe.join();
 
 	std::vector<std::string> events;
+	std::vector<StateChange> changes;
 	std::vector<std::string> warnings;
 	std::shared_ptr<const HealthSnapshot> pSnapshot;
 	bool changed;
 	{
 		std::lock_guard<std::mutex> lock(_stateMutex);
 		Poco::Timestamp now;
+		auto pRound = std::make_shared<RoundRecord>();
+		pRound->at = now;
 		for (std::size_t i = 0; i < results.size(); ++i)
 		{
 			TargetStatus& status = _targets[i];
@@ -146,12 +149,20 @@ void HealthMonitor::runRound()
 					+ " (本进程资源不足, 不是目标的问题; 状态保持不变)");
 			Selector::Change change = Selector::apply(status, results[i], settings, now);
 			if (change == Selector::Change::UP)
+			{
 				events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(results[i].latencyMs) + ")");
+				changes.push_back({now, StateChange::Kind::UP, status.target.toString(), "latency " + HealthReport::latency(results[i].latencyMs)});
+			}
 			else if (change == Selector::Change::DOWN)
+			{
 				events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + results[i].error + ")");
+				changes.push_back({now, StateChange::Kind::DOWN, status.target.toString(), results[i].error});
+			}
+			pRound->up.push_back(status.healthy);
+			pRound->latencyMs.push_back(results[i].ok ? results[i].latencyMs : -1);
 		}
-		++_round;
-		changed = publishLocked(events);
+		pRound->round = ++_round;
+		changed = publishLocked(events, changes, pRound);
 		pSnapshot = _pSnapshot;
 	}
 	if (changed)
@@ -165,7 +176,8 @@ void HealthMonitor::runRound()
 }
 
 
-bool HealthMonitor::publishLocked(std::vector<std::string>& events)
+bool HealthMonitor::publishLocked(std::vector<std::string>& events, std::vector<StateChange>& changes,
+	std::shared_ptr<const RoundRecord> pRound)
 {
 	const Config::Settings& settings = *_pSettings;
 	std::optional<std::size_t> previousBest;
@@ -177,23 +189,40 @@ bool HealthMonitor::publishLocked(std::vector<std::string>& events)
 	pNext->targets = _targets;
 	pNext->ranking = Selector::rank(_targets, previousBest, settings);
 	pNext->round = _round;
+	Poco::Timestamp now;
 
 	if (!pNext->ranking.empty())
 	{
 		std::size_t best = pNext->ranking.front();
 		const TargetStatus& status = _targets[best];
 		std::string latency = HealthReport::latency(status.smoothedLatencyMs);
+		std::string why = "smoothed " + latency;
+		if (pNext->ranking.size() > 1)
+			why += " vs " + _targets[pNext->ranking[1]].target.toString() + " "
+				+ HealthReport::latency(_targets[pNext->ranking[1]].smoothedLatencyMs);
 		if (wasPaused)
 			events.push_back("▶️ 服务恢复: 最优目标 " + status.target.toString() + " (延迟: " + latency + ")");
 		else if (!previousBest)
 			events.push_back("🎯 最优目标: " + status.target.toString() + " (延迟: " + latency + ")");
 		else if (*previousBest != best)
+		{
 			events.push_back("🔀 最优目标切换: " + _targets[*previousBest].target.toString() + " → "
 				+ status.target.toString() + " (延迟: " + latency + ")");
+			why = "was " + _targets[*previousBest].target.toString() + (_targets[*previousBest].healthy
+				? " (smoothed " + HealthReport::latency(_targets[*previousBest].smoothedLatencyMs) + ")" : " (down)")
+				+ "; now " + why;
+		}
+		if (wasPaused || !previousBest || *previousBest != best)
+			changes.push_back({now, StateChange::Kind::BEST, status.target.toString(), why});
 	}
 	else if (!_pSnapshot->paused() || _pSnapshot->round == 0)
+	{
 		events.push_back("⏸️ 服务暂停: 没有健康的目标节点, 新连接将被立即关闭; 每 "
 			+ HealthReport::seconds(settings.failureInterval) + " 秒重新检查");
+		changes.push_back({now, StateChange::Kind::PAUSED, std::string(), "no healthy target"});
+	}
+	pNext->at = now;
+	pNext->pHistory = _pSnapshot->pHistory->with(std::move(pRound), changes);
 	std::optional<std::size_t> best;
 	if (!pNext->ranking.empty())
 		best = pNext->ranking.front();
@@ -234,6 +263,7 @@ void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::str
 	bool changed = false;
 	{
 		std::lock_guard<std::mutex> lock(_stateMutex);
+		std::vector<StateChange> changes;
 		for (auto& status : _targets)
 		{
 			if (status.target != target)
@@ -241,7 +271,9 @@ void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::str
 			if (Selector::markFailed(status, reason, *_pSettings, Poco::Timestamp()) == Selector::Change::DOWN)
 			{
 				events.push_back("🔴 节点离线: " + target.toString() + " (原因: " + reason + ", 转发时发现)");
-				changed = publishLocked(events) || changed;
+				changes.push_back({Poco::Timestamp(), StateChange::Kind::DOWN, target.toString(), reason + " (found by forwarding)"});
+				changed = publishLocked(events, changes, nullptr) || changed;
+				changes.clear();
 			}
 		}
 	}

@@ -75,7 +75,8 @@ private:
 	class RoundTask;
 	void onTimer();
 	void scheduleLocked(std::chrono::milliseconds delay);
-	bool publishLocked(std::vector<std::string>& events);
+	bool publishLocked(std::vector<std::string>& events, std::vector<StateChange>& changes,
+		std::shared_ptr<const RoundRecord> pRound);
 	void bestChanged();
 
 	Poco::Logger& _logger;
@@ -89,7 +90,7 @@ private:
 	// reportFailure() releases _stateMutex before it takes _scheduleMutex. None is held across
 	// a probe.
 	std::mutex _roundMutex;                     // serializes rounds
-	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot, _round, _onBestChange
+	mutable std::mutex _stateMutex;             // guards _targets, _pSnapshot (and the history in it), _round, _onBestChange
 	std::vector<TargetStatus> _targets;
 	std::shared_ptr<const HealthSnapshot> _pSnapshot;
 	std::uint64_t _round = 0;

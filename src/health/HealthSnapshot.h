@@ -1,11 +1,13 @@
 #pragma once
 
 #include "config/Endpoint.h"
+#include "health/HealthHistory.h"
 #include "health/LatencyHistogram.h"
 
 #include "Poco/Timestamp.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,8 @@ struct HealthSnapshot
 	std::vector<std::size_t> ranking;   /// indexes into `targets` of usable targets, best first
 	std::uint64_t round = 0;            /// health rounds completed
 	Poco::Timestamp at;                 /// when it was published
+	std::shared_ptr<const HealthHistory> pHistory = std::make_shared<const HealthHistory>();
+		/// The last rounds and state changes up to this snapshot (never null; shared, not copied).
 
 	bool paused() const { return ranking.empty(); }
 		/// No healthy target: new clients are closed at once.
