@@ -108,6 +108,9 @@ bool Relay::readInto(Direction& d, RelayResult& result)
 }
 
 
+// One poll loop over both directions, kept whole (about 60 lines): its states (half-closed,
+// backpressure, idle deadline, stop signal) are read together, and splitting it would spread
+// one decision per poll() over several functions.
 RelayResult Relay::run()
 {
 	RelayResult result;
