@@ -2,7 +2,8 @@
 # The access log's cost, measured (not a test): CPU time of the ForwardOptimal process per
 # session with accessLog off, on in "text" and on in "json" (written to a file through the
 # `logging` section, as etc/logging-example.json does), over short sessions: wrk with
-# `Connection: close` against an nginx HTTP backend, so one request is one session. Modes are
+# `Connection: close` against an nginx HTTP backend, so one request is one session; "textbuf" is
+# "text" with the FileChannel's `"flush": "false"` (no write() per line). Modes are
 # interleaved round by round so the machine's drift hits all alike; prints each round and the
 # medians. CPU is utime+stime from /proc/PID/stat, read before and after each run.
 #
@@ -27,15 +28,17 @@ CONF
 nginx -p "$WORK" -c "$WORK/nginx.conf" -e stderr > "$WORK/nginx.log" 2>&1 & PIDS+=($!)
 wait_port $HTTP
 
-declare -A PORT=([off]=25481 [text]=25482 [json]=25483) FOPID=()
-for mode in off text json; do
-  on=false; format=text
+MODES="off text json textbuf"
+declare -A PORT=([off]=25481 [text]=25482 [json]=25483 [textbuf]=25484) FOPID=()
+for mode in $MODES; do
+  on=false; format=text; flush=true
   [ "$mode" != off ] && on=true && format=$mode
+  [ "$mode" = textbuf ] && format=text && flush=false
   cat > "$WORK/$mode.json" <<CONF
 {"bindAddr": "127.0.0.1:${PORT[$mode]}", "targets": ["127.0.0.1:$HTTP"], "updateInterval": 30, "poolSize": 0,
  "maxConnectionsPerSource": 0, "adminAddr": "", "accessLog": $on, "accessLogFormat": "$format",
  "logging": {"formatters": {"bare": {"class": "PatternFormatter", "pattern": "%t"}},
-   "channels": {"access": {"class": "FileChannel", "path": "$WORK/$mode-access.log", "formatter": "bare"}},
+   "channels": {"access": {"class": "FileChannel", "path": "$WORK/$mode-access.log", "formatter": "bare", "flush": "$flush"}},
    "loggers": {"root": {"level": "warning"}, "access": {"name": "ForwardOptimal.Access", "channel": "access", "level": "information"}}}}
 CONF
   "$BIN" -c "$WORK/$mode.json" > "$WORK/$mode.log" 2>&1 & FOPID[$mode]=$!; PIDS+=($!)
@@ -46,21 +49,21 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 declare -A US
 for r in $(seq 1 "$ROUNDS"); do
-  for mode in off text json; do
+  for mode in $MODES; do
     before=$(ticks ${FOPID[$mode]})
     out=$(wrk -t1 -c16 -d"${DUR}s" -H 'Connection: close' "http://127.0.0.1:${PORT[$mode]}/" 2>&1)
-    sleep 0.2 # the last sessions end and write their lines
+    sleep 0.2 # the last sessions end and write their lines (textbuf: into its buffer)
     after=$(ticks ${FOPID[$mode]})
     n=$(echo "$out" | awk '/requests in/ {print $1}')
     us=$(echo "($after - $before) * 1000000 / $HZ / $n" | bc -l)
     US[$mode]="${US[$mode]:-} $us"
-    printf 'round %d %-4s sessions=%-7s cpu=%.2fs  %.1f us/session  %s req/s\n' "$r" "$mode" "$n" \
+    printf 'round %d %-7s sessions=%-7s cpu=%.2fs  %.1f us/session  %s req/s\n' "$r" "$mode" "$n" \
       "$(echo "($after - $before) / $HZ" | bc -l)" "$us" "$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-for mode in off text json; do
-  printf 'median %-4s %.1f us/session (access log lines written: %s)\n' "$mode" "$(echo "${US[$mode]}" | median)" \
+for mode in $MODES; do
+  printf 'median %-7s %.1f us/session (access log lines written: %s)\n' "$mode" "$(echo "${US[$mode]}" | median)" \
     "$( [ -f "$WORK/$mode-access.log" ] && wc -l < "$WORK/$mode-access.log" || echo 0)"
 done
 echo "sample text line: $(head -1 "$WORK/text-access.log")"

@@ -154,7 +154,15 @@ std::string AccessLog::json(const SessionRecord& record)
 void AccessLog::write(SessionRecord& record, Config::AccessLogFormat format)
 {
 	record.duration = std::chrono::steady_clock::now() - record.started;
-	logger().information(format == Config::AccessLogFormat::JSON ? json(record) : text(record));
+	try
+	{
+		logger().information(format == Config::AccessLogFormat::JSON ? json(record) : text(record));
+	}
+	catch (const std::exception&)
+	{
+		// A channel that cannot write (a FileChannel whose directory is gone, say) must not end
+		// the session's thread or the accept thread; the line is lost, the traffic is not.
+	}
 }
 
 

@@ -83,7 +83,8 @@ public:
 		/// The JSON form: every field, null for none.
 
 	static void write(SessionRecord& record, Config::AccessLogFormat format);
-		/// Sets the duration (now - started) and logs the line. Call only when enabled().
+		/// Sets the duration (now - started) and logs the line; never throws (a channel that
+		/// fails loses the line). Call only when enabled().
 
 	static void refusedAtAccept(const Config::Settings& settings, const Poco::Net::StreamSocket& client,
 		Stats::Refusal reason);

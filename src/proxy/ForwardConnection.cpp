@@ -181,8 +181,9 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		return;
 	}
 	Net::tune(client);
+	noteUpstream(upstream);
 	writeHeader(pRuntime->settings(), client, upstream.socket);
-	noteUpstream(pRuntime->settings(), upstream);
+	_record.proxyHeader = pRuntime->settings().proxyProtocol;
 	relay(pRuntime->settings(), client, upstream, started);
 }
 
@@ -194,13 +195,12 @@ void ForwardConnection::refuse(Poco::Net::StreamSocket& client, Stats::Refusal r
 }
 
 
-void ForwardConnection::noteUpstream(const Config::Settings& settings, const Upstream& upstream)
+void ForwardConnection::noteUpstream(const Upstream& upstream)
 {
 	if (!_accessLog)
 		return;
 	_record.target = upstream.pTarget->target.toString();
 	_record.pooled = upstream.pooled;
-	_record.proxyHeader = settings.proxyProtocol; // written: writeHeader() throws otherwise
 	Poco::Net::SocketAddress address = peerAddressOf(upstream.socket);
 	if (address.port() != 0)
 		_record.upstreamAddress = address;

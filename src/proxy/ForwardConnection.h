@@ -126,7 +126,7 @@ private:
 	void relay(const Config::Settings& settings, Poco::Net::StreamSocket& client, Upstream& upstream,
 		std::chrono::steady_clock::time_point started);
 	void refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason);
-	void noteUpstream(const Config::Settings& settings, const Upstream& upstream);
+	void noteUpstream(const Upstream& upstream);
 
 	ConnectionContext& _context;
 	Poco::Logger& _logger;
