@@ -1,7 +1,7 @@
 // The access log (accessLog, accessLogFormat) with the real binary: one line per session on the
 // logger ForwardOptimal.Access, sent to a file of its own through the `logging` section (as
 // README and etc/logging-example.json show), checked field by field for a completed, an
-// idle-timed-out, a reset and a refused session, in both forms; off by default; a reload
+// idle-timed-out, a reset, a refused and a drained session, in both forms; off by default; a reload
 // turns it on.
 #include "Backend.h"
 #include "RunningProxy.h"
@@ -367,6 +367,24 @@ BOOST_AUTO_TEST_CASE(a_client_refused_at_accept_by_the_per_source_limit_is_logge
 			BOOST_TEST(held["end"] == "completed");
 		}
 	}
+}
+
+// SIGTERM with drainTimeout 0: a running session is closed at once and says so.
+BOOST_AUTO_TEST_CASE(a_session_closed_by_the_stop_signal_ends_drained)
+{
+	Backend backend(Backend::hold());
+	TempDir dir;
+	RunningProxy fo(withAccessLog({backend.address()}, "text", dir).set("drainTimeout", 0));
+	Poco::Net::StreamSocket client(fo.listen());
+	std::string address = localOf(client);
+	Backend::sendAll(client, "abc");
+	BOOST_TEST_REQUIRE(waitFor([&] { return backend.accepted() == 1; }, 20s));
+	BOOST_TEST(fo.stop(SIGTERM) == 0);
+	Fields line = waitForLine(dir.path() + "/access.log", "text");
+	BOOST_TEST(line["client"] == address);
+	BOOST_TEST(line["target"] == backend.address());
+	BOOST_TEST(line["end"] == "drained");
+	BOOST_TEST(line["error"] == "-");
 }
 
 // Off by default: a session leaves no access line on the console; a reload turning it on
