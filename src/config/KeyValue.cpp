@@ -44,6 +44,15 @@ double KeyValue::number() const
 }
 
 
+bool KeyValue::boolean() const
+{
+	if (!_value.isBoolean())
+		fail("must be true or false, got " + typeName(_value)
+			+ (_value.isString() ? " (write " + _value.toString() + " without quotes)" : ""));
+	return _value.convert<bool>();
+}
+
+
 std::vector<std::string> KeyValue::stringList() const
 {
 	if (_value.type() != typeid(Poco::JSON::Array::Ptr))

@@ -29,6 +29,9 @@ public:
 	double number() const;
 		/// The value as a JSON number, or fails (a quoted number is told to lose its quotes).
 
+	bool boolean() const;
+		/// The value as a JSON true or false, or fails (a quoted one is told to lose its quotes).
+
 	std::vector<std::string> stringList() const;
 		/// The value as an array of "host:port" strings, or fails naming the element.
 

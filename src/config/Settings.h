@@ -30,6 +30,12 @@ enum class ProbeMode
 std::string toString(ProbeMode mode);
 	/// "syn" or "connect", as written in the config.
 
+enum class AccessLogFormat
+{
+	TEXT,  /// "text": one line of space-separated key=value fields
+	JSON   /// "json": one JSON object per line
+};
+
 /// Everything the program reads from its configuration, validated. Built once by
 /// SettingsLoader and shared as `std::shared_ptr<const Settings>`: nothing else parses keys,
 /// and nobody mutates a published value, so any thread may read it without locking.
@@ -74,6 +80,8 @@ struct Settings
 	bool adminAddrExplicit = false;        /// adminAddr came from the file or -D, not the default:
 	                                       /// only then is failing to bind it fatal
 	std::chrono::milliseconds drainTimeout{0};   /// on SIGTERM, running sessions get this long to finish
+	bool accessLog = false;                /// one line per session on ForwardOptimal.Access
+	AccessLogFormat accessLogFormat = AccessLogFormat::TEXT;  /// the access log line's form
 
 	std::string sourceFile;                /// absolute path of the file these came from
 

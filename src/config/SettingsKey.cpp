@@ -122,6 +122,14 @@ SettingsKey count(const char* name, T Settings::*member, unsigned byDefault, uns
 		[member](const Settings& settings) { return Var(settings.*member); });
 }
 
+// true or false.
+SettingsKey flag(const char* name, bool Settings::*member, bool byDefault, const char* summary)
+{
+	auto store = [member](const KeyValue& value, Settings& settings) { settings.*member = value.boolean(); };
+	return SettingsKey(name, Type::BOOLEAN, summary, byDefault, APPLIES, store,
+		[member](const Settings& settings) { return Var(settings.*member); });
+}
+
 // One of a few strings, each standing for a value of the enum E.
 template <typename E>
 SettingsKey choice(const char* name, E Settings::*member, std::vector<std::pair<std::string, E>> choices,
@@ -240,6 +248,8 @@ const std::vector<std::pair<std::string, ProxyProtocol>> PROXY_PROTOCOLS = {
 	{"", ProxyProtocol::NONE}, {"v1", ProxyProtocol::V1}, {"v2", ProxyProtocol::V2}};
 const std::vector<std::pair<std::string, ProbeMode>> PROBE_MODES = {
 	{"syn", ProbeMode::SYN}, {"connect", ProbeMode::CONNECT}};
+const std::vector<std::pair<std::string, AccessLogFormat>> ACCESS_LOG_FORMATS = {
+	{"text", AccessLogFormat::TEXT}, {"json", AccessLogFormat::JSON}};
 
 // The table, in the README's order. The summaries are the README's "type" column. poolMaxIdle's
 // default is 2 with proxyProtocol on: a rule of two keys, applied by SettingsLoader.
@@ -270,6 +280,8 @@ std::vector<SettingsKey> buildTable()
 		count("fall", &Settings::fall, 1, 1, 100, "integer 1-100"),
 		adminAddress(),
 		secondsOrZero("drainTimeout", &Settings::drainTimeout, 10, 3600, "", "number (seconds, 0-3600)"),
+		flag("accessLog", &Settings::accessLog, false, "boolean"),
+		choice("accessLogFormat", &Settings::accessLogFormat, ACCESS_LOG_FORMATS, "text", "string"),
 	};
 }
 
@@ -311,6 +323,8 @@ std::string SettingsKey::display(const Settings& settings) const
 	Var value = print(settings);
 	if (value.isString())
 		return value.toString().empty() ? "\"\"" : value.toString();
+	if (value.isBoolean())
+		return value.convert<bool>() ? "true" : "false";
 	if (value.isNumeric())
 		return format(value.convert<double>());
 	return value.toString();

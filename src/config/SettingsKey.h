@@ -28,7 +28,8 @@ public:
 	{
 		STRING,       /// a JSON string; `-D` takes the text as it is
 		STRING_LIST,  /// a JSON array of strings; `-D` takes `a,b` or a JSON array
-		NUMBER        /// a JSON number; `-D` text must be a number
+		NUMBER,       /// a JSON number; `-D` text must be a number
+		BOOLEAN       /// a JSON true or false; `-D` takes `true` or `false`
 	};
 
 	enum class Reload

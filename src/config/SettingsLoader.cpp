@@ -104,6 +104,13 @@ Var overrideValue(const SettingsKey& key, const std::string& text)
 			throw ConfigException(Kind::INVALID, "-D", key.name(), "must be a number, got '" + text + "'");
 		return number;
 	}
+	case SettingsKey::Type::BOOLEAN:
+	{
+		std::string trimmed = Poco::trim(text);
+		if (trimmed == "true" || trimmed == "false")
+			return trimmed == "true";
+		throw ConfigException(Kind::INVALID, "-D", key.name(), "must be true or false, got '" + text + "'");
+	}
 	case SettingsKey::Type::STRING_LIST:
 	{
 		std::string trimmed = Poco::trim(text);

@@ -53,6 +53,19 @@ std::string peerOf(const Poco::Net::StreamSocket& client)
 	}
 }
 
+// A peer's address, or 0.0.0.0:0 when it has reset already.
+Poco::Net::SocketAddress peerAddressOf(const Poco::Net::StreamSocket& socket)
+{
+	try
+	{
+		return socket.peerAddress();
+	}
+	catch (const Poco::Exception&)
+	{
+		return Poco::Net::SocketAddress();
+	}
+}
+
 } // namespace
 
 
@@ -128,11 +141,17 @@ void ForwardConnection::run()
 	{
 		if (_logger.debug()) // the text is built only when it will be written
 			_logger.debug("session ended with error: " + error.displayText());
+		if (_accessLog)
+			_record.failed(error.displayText());
 	}
 	catch (const std::exception& error)
 	{
 		_logger.error(std::string("unexpected error in a session: ") + error.what());
+		if (_accessLog)
+			_record.failed(error.what());
 	}
+	if (_accessLog)
+		AccessLog::write(_record, *_accessLog);
 	// The place in the per-source count goes back before the session stops counting as
 	// active: whoever sees the active count drop may connect again from the same address.
 	_lease = Net::SourceLimiter::Lease();
@@ -143,22 +162,48 @@ void ForwardConnection::run()
 void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
 	std::shared_ptr<Runtime> pRuntime = _context.runtime(); // kept for the whole session
+	if (AccessLog::enabled(pRuntime->settings()))
+	{
+		_accessLog = pRuntime->settings().accessLogFormat;
+		_record.clientAddress = peerAddressOf(client);
+	}
 	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{
-		_context.refuse(client, Stats::Refusal::NO_TARGET);
+		refuse(client, Stats::Refusal::NO_TARGET);
 		return;
 	}
 	auto started = std::chrono::steady_clock::now();
 	Upstream upstream = connectUpstream(*pRuntime, *pRoute);
 	if (!upstream.pTarget)
 	{
-		_context.refuse(client, upstream.failure);
+		refuse(client, upstream.failure);
 		return;
 	}
 	Net::tune(client);
+	noteUpstream(upstream);
 	writeHeader(pRuntime->settings(), client, upstream.socket);
+	_record.proxyHeader = pRuntime->settings().proxyProtocol;
 	relay(pRuntime->settings(), client, upstream, started);
+}
+
+
+void ForwardConnection::refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason)
+{
+	_record.refused(reason);
+	_context.refuse(client, reason);
+}
+
+
+void ForwardConnection::noteUpstream(const Upstream& upstream)
+{
+	if (!_accessLog)
+		return;
+	_record.target = upstream.pTarget->target.toString();
+	_record.pooled = upstream.pooled;
+	Poco::Net::SocketAddress address = peerAddressOf(upstream.socket);
+	if (address.port() != 0)
+		_record.upstreamAddress = address;
 }
 
 
@@ -225,6 +270,7 @@ void ForwardConnection::relay(const Config::Settings& settings, Poco::Net::Strea
 	Relay relay(client.impl()->sockfd(), upstream.socket.impl()->sockfd(), settings.bufferSize, settings.idleTimeout,
 		_context.stop.fd());
 	RelayResult result = relay.run();
+	_record.relayed(result);
 	_context.counters.bytesClientToUpstream += result.clientToUpstream;
 	_context.counters.bytesUpstreamToClient += result.upstreamToClient;
 	if (_logger.debug())

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/SourceLimiter.h"
+#include "proxy/AccessLog.h"
 #include "proxy/Runtime.h"
 #include "stats/Counters.h"
 #include "stats/LogThrottle.h"
@@ -93,7 +94,8 @@ private:
 ///   3. writeHeader(): the PROXY header, if configured, in one write: the client's address as
 ///      source, the address the client connected to as destination.
 ///   4. relay(): the Relay, until both directions are done; then counters and a debug line.
-/// Every refusal goes through ConnectionContext::refuse() with a Stats::Refusal.
+/// Every refusal goes through ConnectionContext::refuse() with a Stats::Refusal. With
+/// `accessLog` on, the session's SessionRecord is written as one access log line when it ends.
 class ForwardConnection: public Poco::Net::TCPServerConnection
 {
 public:
@@ -123,10 +125,14 @@ private:
 	static void writeHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client, Poco::Net::StreamSocket& upstream);
 	void relay(const Config::Settings& settings, Poco::Net::StreamSocket& client, Upstream& upstream,
 		std::chrono::steady_clock::time_point started);
+	void refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason);
+	void noteUpstream(const Upstream& upstream);
 
 	ConnectionContext& _context;
 	Poco::Logger& _logger;
 	Net::SourceLimiter::Lease _lease;  // this client's place in its address's count
+	SessionRecord _record;             // what the access log will say about this session
+	std::optional<Config::AccessLogFormat> _accessLog;  // set: write _record when the session ends
 };
 
 

@@ -2,6 +2,7 @@
 
 #include "net/AcceptedSocket.h"
 #include "net/Listener.h"
+#include "proxy/AccessLog.h"
 #include "proxy/ForwardConnection.h"
 
 #include "Poco/Exception.h"
@@ -77,11 +78,13 @@ public:
 		if (!pImpl)
 			return true; // not accepted by a Listener: nothing to carry a lease (never so here)
 		// The limit of the settings in force now: a reload applies to the next client.
-		unsigned limit = _context.runtime()->settings().maxConnectionsPerSource;
+		std::shared_ptr<Runtime> pRuntime = _context.runtime();
+		unsigned limit = pRuntime->settings().maxConnectionsPerSource;
 		Net::SourceLimiter::Lease lease = _context.sources.acquire(pImpl->sockfd(), limit);
 		if (!lease)
 		{
 			Poco::Net::StreamSocket client(socket); // shares the descriptor: the reset closes it
+			AccessLog::refusedAtAccept(pRuntime->settings(), client, Stats::Refusal::PER_SOURCE);
 			_context.refuse(client, Stats::Refusal::PER_SOURCE);
 			return false;
 		}

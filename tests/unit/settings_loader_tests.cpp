@@ -1,4 +1,5 @@
 #include "config/ConfigException.h"
+#include "config/SettingsKey.h"
 #include "config/SettingsLoader.h"
 
 #include "TestSupport.h"
@@ -223,6 +224,29 @@ BOOST_AUTO_TEST_CASE(probe_mode_is_syn_by_default_or_connect)
 	BOOST_TEST((load(document(", \"probeMode\": \"syn\"")).settings->probeMode == ProbeMode::SYN));
 	BOOST_TEST((load(document(), {{"probeMode", "connect"}}).settings->probeMode == ProbeMode::CONNECT));
 	BOOST_TEST(toString(ProbeMode::CONNECT) == "connect");
+}
+
+BOOST_AUTO_TEST_CASE(access_log_is_off_by_default_a_boolean_and_text_or_json)
+{
+	BOOST_TEST(!load(document()).settings->accessLog);
+	BOOST_TEST((load(document()).settings->accessLogFormat == AccessLogFormat::TEXT));
+	BOOST_TEST(load(document(", \"accessLog\": true")).settings->accessLog);
+	BOOST_TEST(!load(document(", \"accessLog\": false")).settings->accessLog);
+	BOOST_TEST((load(document(", \"accessLogFormat\": \"json\"")).settings->accessLogFormat == AccessLogFormat::JSON));
+	BOOST_TEST(load(document(), {{"accessLog", "true"}}).settings->accessLog);
+	BOOST_TEST(!load(document(", \"accessLog\": true"), {{"accessLog", "false"}}).settings->accessLog);
+	expectInvalid(document(", \"accessLog\": \"true\""), "accessLog", "must be true or false, got a string (write true without quotes)");
+	expectInvalid(document(", \"accessLog\": 1"), "accessLog", "must be true or false, got a number");
+	expectInvalid(document(", \"accessLogFormat\": \"JSON\""), "accessLogFormat", "must be \"text\" or \"json\", got \"JSON\"");
+	ConfigException fromCommandLine = failure(document(), {{"accessLog", "yes"}});
+	BOOST_TEST(fromCommandLine.message() == "-D accessLog: must be true or false, got 'yes'");
+	// --check prints it back as a JSON boolean, and a reload's log would show true/false.
+	std::ostringstream printed;
+	load(document(", \"accessLog\": true")).settings->toJson()->stringify(printed);
+	BOOST_TEST(printed.str().find("\"accessLog\":true") != std::string::npos, printed.str());
+	BOOST_TEST(SettingsKey::find("accessLog")->display(*load(document(", \"accessLog\": true")).settings) == "true");
+	BOOST_TEST(!SettingsKey::find("accessLog")->restartOnly());
+	BOOST_TEST(!SettingsKey::find("accessLogFormat")->restartOnly());
 }
 
 BOOST_AUTO_TEST_CASE(rejects_unknown_probe_modes)
