@@ -258,7 +258,8 @@ bool HealthMonitor::publishLocked(std::vector<std::string>& events)
 		else if (*previousBest != best)
 			events.push_back("🔀 最优目标切换: " + _targets[*previousBest].target.toString() + " → "
 				+ status.target.toString() + " (延迟: " + latency + ")");
-		else if (status.address != previousAddress && status.addresses.size() > 1 && !previousAddress.empty())
+		else if (status.address != previousAddress && !previousAddress.empty()
+			&& status.target.kind() == Config::Endpoint::HostKind::NAME)
 			events.push_back("🔀 最优地址切换: " + status.target.toString() + ": " + previousAddress + " → "
 				+ status.address + " (延迟: " + latency + ")");
 	}

@@ -193,6 +193,7 @@ BOOST_AUTO_TEST_CASE(clients_land_on_the_faster_address_and_a_removed_address_is
 	// The fast address leaves the name: dropped at the next round, clients go to the other one.
 	rewriteInPlace(lab.netnsEtc + "/hosts", "127.0.0.1 localhost\n198.19.0.3 fo-pair.lab\n");
 	BOOST_TEST_REQUIRE(proxy.waitForLog("➖ 地址移除: fo-pair.lab:7000 → 198.19.0.4:7000", 10s), proxy.log());
+	BOOST_TEST(proxy.waitForLog("🔀 最优地址切换: fo-pair.lab:7000: 198.19.0.4:7000 → 198.19.0.3:7000", 10s), proxy.log());
 	for (int i = 0; i < 3; ++i)
 		BOOST_TEST(greeting(lab.proxyNs(), proxy.listen()).find("hello from slow") == 0u);
 	BOOST_TEST(proxy.stop(SIGTERM) == 0);
