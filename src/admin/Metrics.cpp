@@ -158,6 +158,23 @@ std::string Metrics::prometheus(const AdminView& view)
 	w.family("forwardoptimal_target_best", "gauge", "1 for the target new clients are sent to.");
 	for (const auto& t : snapshot.targets)
 		w.sample("forwardoptimal_target_best", targetLabel(t), &t == pBest ? 1 : 0);
+	// Each address of each target (a literal has one; a name as many as it resolved to).
+	auto addressLabel = [&](const Health::TargetStatus& t, const Health::AddressStatus& a) {
+		return targetLabel(t) + ",address=\"" + escapeLabel(a.text) + "\"";
+	};
+	w.family("forwardoptimal_address_up", "gauge", "1 if the address of the target passed its latest health check.");
+	for (const auto& t : snapshot.targets)
+		for (const auto& a : t.addresses)
+			w.sample("forwardoptimal_address_up", addressLabel(t, a), a.healthy ? 1 : 0);
+	w.family("forwardoptimal_address_smoothed_latency_seconds", "gauge", "Smoothed connect time of one address of a target.");
+	for (const auto& t : snapshot.targets)
+		for (const auto& a : t.addresses)
+			if (a.smoothedLatencyMs >= 0)
+				w.sample("forwardoptimal_address_smoothed_latency_seconds", addressLabel(t, a), a.smoothedLatencyMs / 1000.0);
+	w.family("forwardoptimal_address_best", "gauge", "1 for the address of its target that sessions connect to first.");
+	for (const auto& t : snapshot.targets)
+		for (const auto& a : t.addresses)
+			w.sample("forwardoptimal_address_best", addressLabel(t, a), &a == t.bestAddress() ? 1 : 0);
 	w.family("forwardoptimal_probe_latency_seconds", "histogram", "TCP connect time of successful health probes.");
 	for (const auto& t : snapshot.targets)
 	{
@@ -228,6 +245,20 @@ Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
 		target->set("lastError", t.lastError);
 		target->set("consecutiveFailures", t.consecutiveFailures);
 		target->set("lastChange", static_cast<double>(t.lastChange.epochMicroseconds()) / 1e6);
+		Poco::JSON::Array::Ptr addresses = new Poco::JSON::Array;
+		for (const auto& a : t.addresses)
+		{
+			Poco::JSON::Object::Ptr address = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+			address->set("address", a.text);
+			address->set("healthy", a.healthy);
+			address->set("best", &a == t.bestAddress());
+			address->set("latencyMs", a.lastLatencyMs >= 0 ? Poco::Dynamic::Var(a.lastLatencyMs) : Poco::Dynamic::Var());
+			address->set("smoothedLatencyMs", a.smoothedLatencyMs >= 0 ? Poco::Dynamic::Var(a.smoothedLatencyMs) : Poco::Dynamic::Var());
+			address->set("lastError", a.lastError);
+			address->set("consecutiveFailures", a.consecutiveFailures);
+			addresses->add(address);
+		}
+		target->set("addresses", addresses);
 		targets->add(target);
 	}
 	json->set("targets", targets);

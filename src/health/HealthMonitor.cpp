@@ -19,11 +19,86 @@ private:
 };
 
 
+namespace {
+
+/// One target's part of a round: its addresses' results, or why its name did not resolve.
+struct TargetRound
+{
+	std::vector<Selector::AddressResult> results;
+	std::string dnsError;
+};
+
+/// The round's latency of a target for the history ring: its fastest address that answered, or
+/// -1 when none did.
+double fastest(const std::vector<Selector::AddressResult>& results)
+{
+	double best = -1;
+	for (const auto& probe : results)
+		if (probe.result.ok && (best < 0 || probe.result.latencyMs < best))
+			best = probe.result.latencyMs;
+	return best;
+}
+
+
+TargetRound probeTarget(const Config::Endpoint& target, Prober& prober, Resolver& resolver,
+	std::chrono::milliseconds timeout)
+{
+	TargetRound round;
+	std::vector<Poco::Net::SocketAddress> addresses;
+	if (auto literal = Resolver::literal(target))
+		addresses.push_back(*literal);
+	else
+	{
+		// Not timed: the probe's latency is the connect alone.
+		Resolution resolution = resolver.resolve(target, timeout);
+		if (!resolution)
+		{
+			round.dnsError = resolution.error;
+			return round;
+		}
+		addresses = resolution.addresses;
+	}
+	round.results.resize(addresses.size());
+	for (std::size_t k = 0; k < addresses.size(); ++k)
+		round.results[k].address = addresses[k];
+	if (addresses.size() == 1)
+	{
+		round.results[0].result = prober.probe(addresses[0], timeout);
+		return round;
+	}
+	std::vector<std::thread> probes;
+	probes.reserve(addresses.size());
+	for (std::size_t k = 0; k < addresses.size(); ++k)
+		probes.emplace_back([&, k] { round.results[k].result = prober.probe(addresses[k], timeout); });
+	for (auto& probe : probes)
+		probe.join();
+	return round;
+}
+
+void addressEvents(const TargetStatus& status, const std::vector<Selector::AddressChange>& changes,
+	std::vector<std::string>& events, const std::string& suffix = std::string())
+{
+	std::string name = status.target.toString();
+	for (const auto& change : changes)
+	{
+		if (change.removed)
+			events.push_back("➖ 地址移除: " + name + " → " + change.address + " (域名不再解析到它)");
+		else if (change.change == Selector::Change::UP)
+			events.push_back("🟢 地址上线: " + name + " → " + change.address + " (延迟: " + HealthReport::latency(change.latencyMs) + ")");
+		else if (change.change == Selector::Change::DOWN)
+			events.push_back("🔴 地址离线: " + name + " → " + change.address + " (原因: " + change.reason + suffix + ")");
+	}
+}
+
+} // namespace
+
+
 HealthMonitor::HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober,
-	const Stats::Counters* pCounters):
+	const Stats::Counters* pCounters, std::shared_ptr<Resolver> pResolver):
 	_logger(Poco::Logger::get("ForwardOptimal.Health.Monitor")),
 	_pSettings(std::move(pSettings)),
 	_prober(prober),
+	_pResolver(pResolver ? std::move(pResolver) : std::make_shared<SystemResolver>()),
 	_pCounters(pCounters)
 {
 	for (const auto& target : _pSettings->targets)
@@ -123,11 +198,11 @@ void HealthMonitor::runRound()
 	}
 	const Config::Settings& settings = *_pSettings;
 
-	std::vector<ProbeResult> results(settings.targets.size());
+	std::vector<TargetRound> rounds(settings.targets.size());
 	std::vector<std::thread> probes;
 	probes.reserve(settings.targets.size());
 	for (std::size_t i = 0; i < settings.targets.size(); ++i)
-		probes.emplace_back([&, i] { results[i] = _prober.probe(settings.targets[i], settings.probeTimeout); });
+		probes.emplace_back([&, i] { rounds[i] = probeTarget(settings.targets[i], _prober, *_pResolver, settings.probeTimeout); });
 	for (auto& probe : probes)
 		probe.join();
 
@@ -141,25 +216,29 @@ void HealthMonitor::runRound()
 		Poco::Timestamp now;
 		auto pRound = std::make_shared<RoundRecord>();
 		pRound->at = now;
-		for (std::size_t i = 0; i < results.size(); ++i)
+		for (std::size_t i = 0; i < rounds.size(); ++i)
 		{
 			TargetStatus& status = _targets[i];
-			if (!results[i].ok && results[i].local)
-				warnings.push_back("⚠️  无法探测 " + status.target.toString() + ": " + results[i].error
-					+ " (本进程资源不足, 不是目标的问题; 状态保持不变)");
-			Selector::Change change = Selector::apply(status, results[i], settings, now);
+			for (const auto& probe : rounds[i].results)
+				if (!probe.result.ok && probe.result.local)
+					warnings.push_back("⚠️  无法探测 " + status.target.toString()
+						+ (rounds[i].results.size() > 1 ? " → " + probe.address.toString() : std::string()) + ": "
+						+ probe.result.error + " (本进程资源不足, 不是目标的问题; 状态保持不变)");
+			std::vector<Selector::AddressChange> addressChanges;
+			Selector::Change change = Selector::update(status, rounds[i].results, rounds[i].dnsError, settings, now, &addressChanges);
+			addressEvents(status, addressChanges, events);
 			if (change == Selector::Change::UP)
 			{
-				events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(results[i].latencyMs) + ")");
-				changes.push_back({now, StateChange::Kind::UP, status.target.toString(), "latency " + HealthReport::latency(results[i].latencyMs)});
+				events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(status.lastLatencyMs) + ")");
+				changes.push_back({now, StateChange::Kind::UP, status.target.toString(), "latency " + HealthReport::latency(status.lastLatencyMs)});
 			}
 			else if (change == Selector::Change::DOWN)
 			{
-				events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + results[i].error + ")");
-				changes.push_back({now, StateChange::Kind::DOWN, status.target.toString(), results[i].error});
+				events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + status.lastError + ")");
+				changes.push_back({now, StateChange::Kind::DOWN, status.target.toString(), status.lastError});
 			}
 			pRound->up.push_back(status.healthy);
-			pRound->latencyMs.push_back(results[i].ok ? results[i].latencyMs : -1);
+			pRound->latencyMs.push_back(fastest(rounds[i].results));
 		}
 		pRound->round = ++_round;
 		changed = publishLocked(events, changes, pRound);
@@ -183,6 +262,7 @@ bool HealthMonitor::publishLocked(std::vector<std::string>& events, std::vector<
 	std::optional<std::size_t> previousBest;
 	if (!_pSnapshot->ranking.empty())
 		previousBest = _pSnapshot->ranking.front();
+	std::string previousAddress = _pSnapshot->best() ? _pSnapshot->best()->address : std::string();
 	bool wasPaused = _pSnapshot->paused() && _pSnapshot->round > 0;
 
 	auto pNext = std::make_shared<HealthSnapshot>();
@@ -212,6 +292,10 @@ bool HealthMonitor::publishLocked(std::vector<std::string>& events, std::vector<
 				? " (smoothed " + HealthReport::latency(_targets[*previousBest].smoothedLatencyMs) + ")" : " (down)")
 				+ "; now " + why;
 		}
+		else if (status.address != previousAddress && !previousAddress.empty()
+			&& status.target.kind() == Config::Endpoint::HostKind::NAME)
+			events.push_back("🔀 最优地址切换: " + status.target.toString() + ": " + previousAddress + " → "
+				+ status.address + " (延迟: " + latency + ")");
 		if (wasPaused || !previousBest || *previousBest != best)
 			changes.push_back({now, StateChange::Kind::BEST, status.target.toString(), why});
 	}
@@ -226,8 +310,9 @@ bool HealthMonitor::publishLocked(std::vector<std::string>& events, std::vector<
 	std::optional<std::size_t> best;
 	if (!pNext->ranking.empty())
 		best = pNext->ranking.front();
+	std::string bestAddress = pNext->best() ? pNext->best()->address : std::string();
 	_pSnapshot = pNext;
-	return best != previousBest;
+	return best != previousBest || bestAddress != previousAddress;
 }
 
 
@@ -257,24 +342,48 @@ std::shared_ptr<const HealthSnapshot> HealthMonitor::snapshot() const
 }
 
 
-void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::string& reason)
+void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::string& reason, const std::string& address)
 {
 	std::vector<std::string> events;
 	bool changed = false;
 	{
 		std::lock_guard<std::mutex> lock(_stateMutex);
 		std::vector<StateChange> changes;
+		Poco::Timestamp now;
 		for (auto& status : _targets)
 		{
 			if (status.target != target)
 				continue;
-			if (Selector::markFailed(status, reason, *_pSettings, Poco::Timestamp()) == Selector::Change::DOWN)
+			Selector::Change change = Selector::Change::NONE;
+			bool addressDown = false;
+			if (status.addresses.empty())
+				change = Selector::markFailed(status, reason, *_pSettings, now);
+			else
+			{
+				std::string previousBest = status.bestAddress() ? status.bestAddress()->text : std::string();
+				std::vector<Selector::AddressChange> addressChanges;
+				for (auto& a : status.addresses)
+				{
+					if (!address.empty() && a.text != address)
+						continue;
+					if (Selector::markFailed(a, reason, *_pSettings, now) == Selector::Change::DOWN)
+					{
+						addressDown = true;
+						if (status.addresses.size() > 1)
+							addressChanges.push_back(Selector::AddressChange{a.text, Selector::Change::DOWN, false, 0, reason});
+					}
+				}
+				addressEvents(status, addressChanges, events, ", 转发时发现");
+				change = Selector::fold(status, previousBest, *_pSettings, now, false);
+			}
+			if (change == Selector::Change::DOWN)
 			{
 				events.push_back("🔴 节点离线: " + target.toString() + " (原因: " + reason + ", 转发时发现)");
-				changes.push_back({Poco::Timestamp(), StateChange::Kind::DOWN, target.toString(), reason + " (found by forwarding)"});
-				changed = publishLocked(events, changes, nullptr) || changed;
-				changes.clear();
+				changes.push_back({now, StateChange::Kind::DOWN, target.toString(), reason + " (found by forwarding)"});
 			}
+			if (change == Selector::Change::DOWN || addressDown)
+				changed = publishLocked(events, changes, nullptr) || changed;
+			changes.clear();
 		}
 	}
 	for (const auto& event : events)

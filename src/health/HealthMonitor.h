@@ -3,6 +3,7 @@
 #include "config/Settings.h"
 #include "health/HealthSnapshot.h"
 #include "health/Prober.h"
+#include "health/Resolver.h"
 #include "stats/Counters.h"
 
 #include "Poco/Logger.h"
@@ -21,7 +22,9 @@ namespace Health {
 /// Runs the health rounds on a Poco timer and publishes the ranked targets.
 ///
 /// A round probes every target concurrently (one thread per target, so it lasts as long as
-/// the slowest probe), folds the results in with the Selector's rules, publishes a new
+/// the slowest probe). A name is resolved first (the Resolver, bounded by probeTimeout and not
+/// counted in the latency; a literal address never reaches it) and every address it resolves
+/// to is probed, concurrently. The round folds the results in with the Selector's rules, publishes a new
 /// immutable HealthSnapshot, logs each state change on a line of its own and then the spec's
 /// report. The next round follows after `updateInterval` while some target is usable and after
 /// `failureInterval` while none is; a failure reported by the forwarding path takes the target
@@ -37,8 +40,9 @@ public:
 		/// previous round started, so a storm of failing clients cannot become a probe storm.
 
 	HealthMonitor(std::shared_ptr<const Config::Settings> pSettings, Prober& prober,
-		const Stats::Counters* pCounters = nullptr);
+		const Stats::Counters* pCounters = nullptr, std::shared_ptr<Resolver> pResolver = nullptr);
 		/// The prober (and the counters, shown in the report when given) must outlive the monitor.
+		/// Without a resolver, names are resolved by a SystemResolver.
 
 	~HealthMonitor();
 
@@ -59,16 +63,19 @@ public:
 	std::shared_ptr<const HealthSnapshot> snapshot() const;
 		/// The latest published state. Cheap: one mutex-protected shared_ptr copy.
 
-	void reportFailure(const Config::Endpoint& target, const std::string& reason);
-		/// The forwarding path could not connect to `target`: it leaves the ranking now (the
-		/// next best serves the following clients) and a probe round is scheduled promptly.
+	void reportFailure(const Config::Endpoint& target, const std::string& reason, const std::string& address = std::string());
+		/// The forwarding path could not connect to `address` (AddressStatus::text) of `target`,
+		/// or to the target as a whole when `address` is empty: that address leaves the target's
+		/// connect order now, and the target the ranking when no address of it is left (the next
+		/// best serves the following clients); a probe round is scheduled promptly.
 
 	std::chrono::milliseconds nextInterval() const;
 		/// updateInterval while some target is usable, failureInterval while none is.
 
 	void onBestChange(std::function<void()> listener);
 		/// `listener` is called (outside the monitor's locks, on the publishing thread) each
-		/// time a snapshot with another best target (or none) is published. One listener;
+		/// time a snapshot with another best target (or none), or another best address of the
+		/// best target, is published. One listener;
 		/// an empty function removes it. It must stay callable as long as the monitor lives.
 
 private:
@@ -82,6 +89,7 @@ private:
 	Poco::Logger& _logger;
 	std::shared_ptr<const Config::Settings> _pSettings;
 	Prober& _prober;
+	std::shared_ptr<Resolver> _pResolver;
 	const Stats::Counters* _pCounters;
 
 	// Lock order: _roundMutex, then _scheduleMutex, then _stateMutex; never the other way.

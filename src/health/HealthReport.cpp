@@ -50,6 +50,21 @@ std::string HealthReport::targetLine(const TargetStatus& status, const Config::S
 }
 
 
+std::string HealthReport::addressLine(const AddressStatus& address, bool best, const Config::Settings& settings)
+{
+	std::string text = "↳ ";
+	if (!address.probed)
+		text += "⏳ 未检查 " + address.text;
+	else if (!address.healthy)
+		text += "❌ 离线 " + address.text + " (原因: " + address.lastError + ")";
+	else if (!Selector::usable(address, settings))
+		text += "⚠️ 过慢 " + address.text + " (延迟: " + latency(address.smoothedLatencyMs) + ")";
+	else
+		text += "✅ 在线 " + address.text + " (延迟: " + latency(address.smoothedLatencyMs) + ")";
+	return best ? text + " ← 当前使用" : text;
+}
+
+
 std::string HealthReport::connectionLine(const Stats::Counters& counters)
 {
 	std::uint64_t hits = counters.poolHits, misses = counters.poolMisses;
@@ -88,7 +103,12 @@ std::string HealthReport::render(const HealthSnapshot& snapshot, const Config::S
 		out << "✓ 连接统计: " << connectionLine(*pCounters) << "\n";
 	out << "--- 节点详细状态 ---\n";
 	for (const auto& status : snapshot.targets)
+	{
 		out << "  " << targetLine(status, settings) << "\n";
+		if (status.addresses.size() > 1)
+			for (const auto& address : status.addresses)
+				out << "      " << addressLine(address, &address == status.bestAddress(), settings) << "\n";
+	}
 	out << rule;
 	return out.str();
 }

@@ -33,6 +33,10 @@ public:
 
 	static std::string targetLine(const TargetStatus& status, const Config::Settings& settings);
 		/// "✅ 在线 host:port (延迟: 50ms)" / "❌ 离线 host:port (原因: connection refused)".
+
+	static std::string addressLine(const AddressStatus& address, bool best, const Config::Settings& settings);
+		/// One address of a name with several, shown under the name's line in the report:
+		/// "↳ ✅ [2001:db8::1]:22 (延迟: 5ms) ← 当前使用" / "↳ ❌ 198.18.0.1:22 (原因: timeout after 5s)".
 };
 
 } } // namespace ForwardOptimal::Health

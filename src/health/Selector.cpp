@@ -5,7 +5,16 @@
 namespace ForwardOptimal {
 namespace Health {
 
-Selector::Change Selector::apply(TargetStatus& status, const ProbeResult& result, const Config::Settings& settings,
+namespace {
+
+template <typename State>
+std::vector<std::size_t> rankStates(const std::vector<State>& states, std::optional<std::size_t> currentBest,
+	const Config::Settings& settings);
+
+} // namespace
+
+
+Selector::Change Selector::apply(ProbeState& status, const ProbeResult& result, const Config::Settings& settings,
 	const Poco::Timestamp& now)
 {
 	if (!result.ok && result.local)
@@ -13,8 +22,6 @@ Selector::Change Selector::apply(TargetStatus& status, const ProbeResult& result
 	bool first = !status.probed;
 	status.probed = true;
 	++status.probes;
-	if (!result.address.empty())
-		status.address = result.address;
 
 	if (result.ok)
 	{
@@ -52,7 +59,7 @@ Selector::Change Selector::apply(TargetStatus& status, const ProbeResult& result
 }
 
 
-Selector::Change Selector::markFailed(TargetStatus& status, const std::string& reason, const Config::Settings& settings,
+Selector::Change Selector::markFailed(ProbeState& status, const std::string& reason, const Config::Settings& settings,
 	const Poco::Timestamp& now)
 {
 	status.probed = true;
@@ -67,7 +74,7 @@ Selector::Change Selector::markFailed(TargetStatus& status, const std::string& r
 }
 
 
-bool Selector::usable(const TargetStatus& status, const Config::Settings& settings)
+bool Selector::usable(const ProbeState& status, const Config::Settings& settings)
 {
 	return status.healthy && (settings.maxLatencyMs <= 0 || status.smoothedLatencyMs <= settings.maxLatencyMs);
 }
@@ -76,9 +83,141 @@ bool Selector::usable(const TargetStatus& status, const Config::Settings& settin
 std::vector<std::size_t> Selector::rank(const std::vector<TargetStatus>& targets, std::optional<std::size_t> currentBest,
 	const Config::Settings& settings)
 {
+	return rankStates(targets, currentBest, settings);
+}
+
+
+std::vector<std::size_t> Selector::orderAddresses(const std::vector<AddressStatus>& addresses,
+	std::optional<std::size_t> currentBest, const Config::Settings& settings)
+{
+	std::vector<std::size_t> order = rankStates(addresses, currentBest, settings);
+	std::vector<std::size_t> slow;
+	for (std::size_t i = 0; i < addresses.size(); ++i)
+		if (addresses[i].healthy && !usable(addresses[i], settings))
+			slow.push_back(i);
+	std::stable_sort(slow.begin(), slow.end(), [&](std::size_t a, std::size_t b) {
+		return addresses[a].smoothedLatencyMs < addresses[b].smoothedLatencyMs;
+	});
+	order.insert(order.end(), slow.begin(), slow.end());
+	return order;
+}
+
+
+Selector::Change Selector::update(TargetStatus& status, const std::vector<AddressResult>& results, const std::string& dnsError,
+	const Config::Settings& settings, const Poco::Timestamp& now, std::vector<AddressChange>* pChanges)
+{
+	std::string previousBest = status.bestAddress() ? status.bestAddress()->text : std::string();
+	if (!dnsError.empty())
+	{
+		status.dnsError = dnsError;
+		status.addresses.clear();
+		status.addressOrder.clear();
+		status.address.clear();
+		ProbeResult failed;
+		failed.error = dnsError;
+		return apply(status, failed, settings, now);
+	}
+	status.dnsError.clear();
+	bool several = results.size() > 1 || status.addresses.size() > 1;
+	std::vector<AddressStatus> next;
+	next.reserve(results.size());
+	for (const auto& probe : results)
+	{
+		auto known = std::find_if(status.addresses.begin(), status.addresses.end(),
+			[&](const AddressStatus& a) { return a.address == probe.address; });
+		if (known != status.addresses.end())
+			next.push_back(std::move(*known));
+		else
+		{
+			AddressStatus fresh;
+			fresh.address = probe.address;
+			fresh.text = probe.address.toString();
+			next.push_back(std::move(fresh));
+		}
+		Change change = apply(next.back(), probe.result, settings, now);
+		if (several && pChanges && change != Change::NONE)
+			pChanges->push_back(AddressChange{next.back().text, change, false, probe.result.latencyMs, probe.result.error});
+	}
+	if (several && pChanges)
+		for (const auto& old : status.addresses)
+			if (!old.text.empty() && std::none_of(next.begin(), next.end(), [&](const AddressStatus& a) { return a.text == old.text; }))
+				pChanges->push_back(AddressChange{old.text, Change::NONE, true, 0, std::string()});
+	status.addresses = std::move(next);
+	return fold(status, previousBest, settings, now, true);
+}
+
+
+Selector::Change Selector::fold(TargetStatus& status, const std::string& previousBest, const Config::Settings& settings,
+	const Poco::Timestamp& now, bool round)
+{
+	if (status.addresses.empty())
+		return Change::NONE;
+	bool wasProbed = status.probed;
+	bool wasHealthy = status.healthy;
+	std::optional<std::size_t> held;
+	for (std::size_t i = 0; i < status.addresses.size(); ++i)
+		if (status.addresses[i].text == previousBest)
+			held = i;
+	status.addressOrder = orderAddresses(status.addresses, held, settings);
+	const AddressStatus* pBest = status.bestAddress();
+
+	if (status.addresses.size() == 1)
+	{
+		static_cast<ProbeState&>(status) = status.addresses.front(); // a single address is the target
+	}
+	else
+	{
+		status.probed = std::any_of(status.addresses.begin(), status.addresses.end(),
+			[](const AddressStatus& a) { return a.probed; });
+		if (round)
+			++status.probes;
+		status.healthy = pBest != nullptr;
+		if (pBest)
+		{
+			status.lastLatencyMs = pBest->lastLatencyMs;
+			status.smoothedLatencyMs = pBest->smoothedLatencyMs;
+			status.consecutiveSuccesses = pBest->consecutiveSuccesses;
+			status.consecutiveFailures = 0;
+			if (round && pBest->consecutiveSuccesses > 0)
+				status.latencies.add(pBest->lastLatencyMs);
+		}
+		else
+		{
+			std::string reasons;
+			unsigned failures = ~0u;
+			for (const auto& a : status.addresses)
+			{
+				if (!a.probed)
+					continue;
+				reasons += (reasons.empty() ? "" : "; ") + a.text + ": " + a.lastError;
+				failures = std::min(failures, a.consecutiveFailures);
+			}
+			status.lastError = reasons;
+			status.consecutiveSuccesses = 0;
+			status.consecutiveFailures = failures == ~0u ? 0 : failures;
+		}
+		if (status.probed && (!wasProbed || status.healthy != wasHealthy))
+			status.lastChange = now;
+	}
+	status.address = pBest ? pBest->text : status.addresses.front().text;
+
+	if (!status.probed)
+		return Change::NONE;
+	if (!wasProbed || status.healthy != wasHealthy)
+		return status.healthy ? Change::UP : Change::DOWN;
+	return Change::NONE;
+}
+
+
+namespace {
+
+template <typename State>
+std::vector<std::size_t> rankStates(const std::vector<State>& targets, std::optional<std::size_t> currentBest,
+	const Config::Settings& settings)
+{
 	std::vector<std::size_t> order;
 	for (std::size_t i = 0; i < targets.size(); ++i)
-		if (usable(targets[i], settings))
+		if (Selector::usable(targets[i], settings))
 			order.push_back(i);
 	std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
 		return targets[a].smoothedLatencyMs < targets[b].smoothedLatencyMs;
@@ -91,10 +230,10 @@ std::vector<std::size_t> Selector::rank(const std::vector<TargetStatus>& targets
 		return order; // the old best is down or unfit: no reason to hold on to it
 	order.erase(held);
 
-	const TargetStatus& best = targets[*currentBest];
-	const TargetStatus& challenger = targets[order.front()];
+	const ProbeState& best = targets[*currentBest];
+	const ProbeState& challenger = targets[order.front()];
 	double margin = std::max(settings.switchMarginMs, best.smoothedLatencyMs * settings.switchMarginPercent / 100.0);
-	bool bestDegraded = best.lastLatencyMs >= DEGRADATION_FACTOR * challenger.smoothedLatencyMs
+	bool bestDegraded = best.lastLatencyMs >= Selector::DEGRADATION_FACTOR * challenger.smoothedLatencyMs
 		&& best.lastLatencyMs - challenger.smoothedLatencyMs > margin;
 	bool clearlyFaster = challenger.smoothedLatencyMs < best.smoothedLatencyMs - margin;
 	if (!bestDegraded && !clearlyFaster)
@@ -109,5 +248,7 @@ std::vector<std::size_t> Selector::rank(const std::vector<TargetStatus>& targets
 	order.insert(position, *currentBest);
 	return order;
 }
+
+} // namespace
 
 } } // namespace ForwardOptimal::Health

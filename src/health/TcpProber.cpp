@@ -3,13 +3,11 @@
 #include "net/ResourceShortage.h"
 #include "proxyprotocol/ProxyHeader.h"
 
-#include "Poco/Net/DNS.h"
 #include "Poco/Net/NetException.h"
 #include "Poco/Net/SocketAddress.h"
 
 #include <cerrno>
 #include <cstring>
-#include <typeinfo>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,12 +42,6 @@ std::string describe(int error, std::chrono::milliseconds timeout)
 
 std::string describe(const Poco::Exception& error)
 {
-	if (dynamic_cast<const Poco::Net::DNSException*>(&error))
-	{
-		// "DNS: Host not found: name", "DNS: Temporary DNS error while resolving: name"
-		bool generic = typeid(error) == typeid(Poco::Net::DNSException);
-		return "DNS: " + (generic ? error.message() : error.displayText());
-	}
 	if (error.code() != 0)
 		return std::strerror(error.code());
 	return error.displayText();
@@ -142,15 +134,11 @@ TcpProber::TcpProber(Config::ProxyProtocol proxyProtocol, Config::ProbeMode mode
 }
 
 
-ProbeResult TcpProber::probe(const Config::Endpoint& target, std::chrono::milliseconds timeout)
+ProbeResult TcpProber::probe(const Poco::Net::SocketAddress& address, std::chrono::milliseconds timeout)
 {
 	ProbeResult result;
 	try
 	{
-		// Resolved at every probe, so a changed DNS record needs no restart.
-		Poco::Net::SocketAddress address(target.host(), target.port());
-		result.address = address.toString();
-
 		int family = address.family() == Poco::Net::SocketAddress::IPv6 ? AF_INET6 : AF_INET;
 		Descriptor socket(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (socket.get() < 0)

@@ -6,7 +6,7 @@
 namespace ForwardOptimal {
 namespace Health {
 
-/// Resolves the target's name afresh (not timed), then times a non-blocking TCP connect
+/// Times a non-blocking TCP connect
 /// (socket, connect, poll up to the timeout): the connect completes when the server's SYN-ACK
 /// arrives, so the latency is one round trip plus the server kernel's answer.
 ///
@@ -28,8 +28,8 @@ class TcpProber: public Prober
 {
 public:
 	explicit TcpProber(Config::ProxyProtocol proxyProtocol, Config::ProbeMode mode = Config::ProbeMode::SYN);
-	ProbeResult probe(const Config::Endpoint& target, std::chrono::milliseconds timeout) override;
-		/// Never throws. Errors: "connection refused", "timeout after 5s", "DNS: ...", or the
+	ProbeResult probe(const Poco::Net::SocketAddress& address, std::chrono::milliseconds timeout) override;
+		/// Never throws. Errors: "connection refused", "timeout after 5s", or the
 		/// system's text; `local` when this process ran short of descriptors or memory.
 
 private:

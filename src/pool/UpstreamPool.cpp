@@ -153,7 +153,7 @@ void UpstreamPool::log(const Notes& notes)
 }
 
 
-Lease UpstreamPool::connectNow(const Health::TargetStatus& target) const
+Lease UpstreamPool::connectNow(const Health::TargetStatus& target, const Health::AddressStatus* pAddress) const
 {
 	Lease lease;
 	Poco::Net::SocketAddress address;
@@ -161,7 +161,7 @@ Lease UpstreamPool::connectNow(const Health::TargetStatus& target) const
 	{
 		// The probe's last resolution, so a session does not wait for DNS; a name never
 		// resolved yet is resolved now.
-		address = target.address.empty()
+		address = pAddress ? pAddress->address : target.address.empty()
 			? Poco::Net::SocketAddress(target.target.host(), target.target.port())
 			: Poco::Net::SocketAddress(target.address);
 	}
@@ -190,7 +190,7 @@ Lease UpstreamPool::connectNow(const Health::TargetStatus& target) const
 }
 
 
-Lease UpstreamPool::acquire(const Health::TargetStatus& target)
+Lease UpstreamPool::acquire(const Health::TargetStatus& target, const Health::AddressStatus* pAddress)
 {
 	if (_pSettings->poolSize > 0)
 	{
@@ -205,7 +205,8 @@ Lease UpstreamPool::acquire(const Health::TargetStatus& target)
 				notes.emplace_back(Poco::Message::PRIO_INFORMATION, "🔥 连接池: 新客户端到达, 恢复预连接");
 			_idleStop.clientArrived(now);
 			auto it = _targets.find(key);
-			if (it != _targets.end())
+			const std::string& address = pAddress ? pAddress->text : target.address;
+			if (it != _targets.end() && it->second.address == address)
 			{
 				handed = it->second.idle.take(maxIdleLocked(it->second, now), now, discarded);
 				learnLocked(key, it->second, discarded, now, notes);
@@ -225,7 +226,7 @@ Lease UpstreamPool::acquire(const Health::TargetStatus& target)
 		}
 	}
 	++_counters.poolMisses;
-	return connectNow(target);
+	return connectNow(target, pAddress);
 }
 
 
@@ -288,7 +289,7 @@ UpstreamPool::Plan UpstreamPool::planLocked(const Health::TargetStatus* pBest, C
 	for (auto& entry : _targets)
 	{
 		Target& target = entry.second;
-		bool keep = warm && entry.first == wanted && !target.lifetime.lifetime(now);
+		bool keep = warm && entry.first == wanted && target.address == pBest->address && !target.lifetime.lifetime(now);
 		dropped.push_back(keep ? target.idle.sweep(maxIdleLocked(target, now), now) : target.idle.clear());
 		learnLocked(entry.first, target, dropped.back(), now, notes);
 		if (keep && target.lifetime.lifetime(now)) // learned just now: no longer kept either
@@ -302,6 +303,7 @@ UpstreamPool::Plan UpstreamPool::planLocked(const Health::TargetStatus* pBest, C
 	if (auto cools = _idleStop.coolsAt())
 		plan.wakeAt = std::min(plan.wakeAt, *cools);
 	Target& target = targetLocked(wanted);
+	target.address = pBest->address; // emptied above if it held sockets to another address
 	if (target.lifetime.lifetime(now))
 		return plan; // not pre-connected: the next client wakes us
 
@@ -334,6 +336,8 @@ void UpstreamPool::preconnect(const Health::TargetStatus& target)
 		if (_stopping)
 			return; // the socket closes as the lease goes
 		Target& state = targetLocked(target.target.toString());
+		if (lease && state.address != target.address)
+			return; // the best address changed meanwhile: the socket closes as the lease goes
 		if (lease)
 		{
 			state.idle.add(lease.socket, now);

@@ -43,7 +43,8 @@ namespace Pool {
 ///   "Host … is blocked") refuses: the pool logs what it said, once, and backs off (Backoff);
 ///   pre-connects to one target never exceed poolSize + 2 a second (ConnectRate).
 ///
-/// A background thread keeps the pool full for the best target and drains the others. It
+/// A background thread keeps the pool full for the best address of the best target and drains
+/// the others (a new best address of the same target is a new best target for the pool). It
 /// sleeps until something is due (a socket reaches its age, a backoff ends, the pool goes
 /// cold) or an event arrives: a client, a new best target, a pooled socket closed by its
 /// peer, stop. acquire() checks a pooled socket without consuming anything: bytes a server
@@ -65,9 +66,10 @@ public:
 	void stop();
 		/// Stops the refill and closes every idle socket. Idempotent.
 
-	Lease acquire(const Health::TargetStatus& target);
-		/// A connected socket to `target`, from the pool if a live one is there, else connected
-		/// now within connectTimeout; or why there is none. Never throws for a network failure.
+	Lease acquire(const Health::TargetStatus& target, const Health::AddressStatus* pAddress = nullptr);
+		/// A connected socket to `pAddress` of `target` (default: the target's best address),
+		/// from the pool if a live one is there, else connected now within connectTimeout; or why
+		/// there is none. Never throws for a network failure.
 
 	std::size_t idleCount(const Config::Endpoint& target) const;
 		/// Idle sockets held for `target` now.
@@ -100,6 +102,7 @@ private:
 		ConnectRate rate;
 		bool refusing = false;     // refused since it last kept a socket open
 		std::string refusalLogged; // what the last logged refusal said
+		std::string address;       // the address the idle sockets are connected to
 	};
 
 	struct Plan
@@ -114,7 +117,7 @@ private:
 		std::vector<IdleSet::Discarded>& dropped, Notes& notes);
 	void preconnect(const Health::TargetStatus& target);
 	void wait(const Plan& plan);
-	Lease connectNow(const Health::TargetStatus& target) const;
+	Lease connectNow(const Health::TargetStatus& target, const Health::AddressStatus* pAddress = nullptr) const;
 	Target& targetLocked(const std::string& key);
 	std::chrono::milliseconds maxIdleLocked(const Target& target, Clock::time_point now) const;
 	void learnLocked(const std::string& key, Target& target, const IdleSet::Discarded& discarded,

@@ -233,19 +233,28 @@ std::optional<Stats::Refusal> ForwardConnection::acquire(Runtime& runtime, const
 	Upstream& upstream)
 {
 	// The session's one call into the pool: a failure is turned into a reason here, and one the
-	// target is to blame for is reported to the health monitor.
-	Pool::Lease lease = runtime.pool().acquire(target);
-	if (lease)
+	// target is to blame for is reported to the health monitor. A name's addresses are tried
+	// in the target's order (best first) before the next target is.
+	std::size_t candidates = std::max<std::size_t>(1, target.addressOrder.size());
+	for (std::size_t k = 0; k < candidates; ++k)
 	{
-		upstream.socket = lease.socket;
-		upstream.pooled = lease.pooled;
-		upstream.pTarget = &target;
-		return std::nullopt;
+		const Health::AddressStatus* pAddress = target.addressOrder.empty() ? nullptr
+			: &target.addresses[target.addressOrder[k]];
+		Pool::Lease lease = runtime.pool().acquire(target, pAddress);
+		if (lease)
+		{
+			upstream.socket = lease.socket;
+			upstream.pooled = lease.pooled;
+			upstream.pTarget = &target;
+			if (k > 0)
+				++_context.counters.failovers;
+			return std::nullopt;
+		}
+		if (lease.localShortage())
+			return Stats::Refusal::NO_RESOURCES;
+		++_context.counters.upstreamFailures;
+		runtime.monitor().reportFailure(target.target, "connect: " + lease.reason, pAddress ? pAddress->text : std::string());
 	}
-	if (lease.localShortage())
-		return Stats::Refusal::NO_RESOURCES;
-	++_context.counters.upstreamFailures;
-	runtime.monitor().reportFailure(target.target, "connect: " + lease.reason);
 	return Stats::Refusal::NO_UPSTREAM;
 }
 

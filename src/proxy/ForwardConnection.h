@@ -87,8 +87,9 @@ private:
 ///      maxConnectionsPerSource connections.) The session holds the client's place in that
 ///      count, taken at accept, until it ends.
 ///   1. No healthy target: the client is closed at once and counted (the service is paused).
-///   2. connectUpstream(): an upstream socket for the best target from the pool; if the target
-///      cannot be reached, the health monitor hears of it and the next-best target is tried
+///   2. connectUpstream(): an upstream socket for the best target from the pool; if the target's
+///      best address cannot be reached, the health monitor hears of it and the target's
+///      next-best address is tried, then the next-best target
 ///      (at most MAX_ATTEMPTS targets), so a target dying between probes costs the client
 ///      only a little time.
 ///   3. writeHeader(): the PROXY header, if configured, in one write: the client's address as

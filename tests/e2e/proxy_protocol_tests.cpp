@@ -111,6 +111,7 @@ struct Receivers
 				"  fastcgi_temp_path " + dir.path() + "/fastcgi;\n  uwsgi_temp_path " + dir.path() + "/uwsgi;\n"
 				"  scgi_temp_path " + dir.path() + "/scgi;\n"
 				"  server {\n    listen 127.0.0.1:" + std::to_string(nginxPort) + " proxy_protocol;\n"
+				"    listen [::1]:" + std::to_string(nginxPort) + " proxy_protocol;\n"
 				"    location / { return 200 \"$proxy_protocol_addr $proxy_protocol_port $proxy_protocol_server_addr $proxy_protocol_server_port\"; }\n"
 				"  }\n}\n");
 			nginx = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/nginx", "-p", dir.path(), "-c", nginxConfig, "-e", "stderr"});
@@ -123,11 +124,13 @@ struct Receivers
 	}
 
 	// ForwardOptimal in front of one receiver, ready to forward.
-	std::unique_ptr<RunningProxy> forwardOptimal(std::uint16_t target, const std::string& version, const std::string& bind = "127.0.0.1:0")
+	std::unique_ptr<RunningProxy> forwardOptimal(std::uint16_t target, const std::string& version, const std::string& bind = "127.0.0.1:0",
+		const std::string& host = "127.0.0.1")
 	{
-		auto process = std::make_unique<RunningProxy>(SettingsBuilder::loopback({"127.0.0.1:" + std::to_string(target)})
+		std::string address = host + ":" + std::to_string(target);
+		auto process = std::make_unique<RunningProxy>(SettingsBuilder::loopback({address})
 			.set("bindAddr", bind).set("updateInterval", 60).set("proxyProtocol", version).set("adminAddr", ""));
-		BOOST_TEST_REQUIRE(process->waitForLog("✅ 在线 127.0.0.1:" + std::to_string(target)), process->log());
+		BOOST_TEST_REQUIRE(process->waitForLog("✅ 在线 " + address), process->log());
 		return process;
 	}
 
@@ -150,6 +153,25 @@ void expectRealClient(Receivers& receivers, std::uint16_t receiverPort, const st
 		std::string seen = ask(proxy, client);
 		BOOST_TEST(seen == "127.0.0.1 " + std::to_string(client.port()) + " 127.0.0.1 " + std::to_string(proxy.port()),
 			version << " via " << bind << ": " << seen);
+	}
+	BOOST_TEST(forwarder->stop(SIGTERM) == 0);
+}
+
+// Like expectRealClient, from a client of either family to a target of either family: the
+// header carries the client side of the connection (the client's address, the address it
+// connected to), as HAProxy sends it, whatever the upstream's family.
+void expectClientSide(Receivers& receivers, std::uint16_t receiverPort, const std::string& version, const std::string& bind,
+	const std::string& clientHost, const std::string& targetHost)
+{
+	auto forwarder = receivers.forwardOptimal(receiverPort, version, bind, targetHost);
+	Poco::Net::SocketAddress proxy(clientHost, forwarder->listen().port());
+	std::string host = proxy.host().toString();
+	for (int i = 0; i < 2; ++i)
+	{
+		Poco::Net::SocketAddress client;
+		std::string seen = ask(proxy, client);
+		BOOST_TEST(seen == host + " " + std::to_string(client.port()) + " " + host + " " + std::to_string(proxy.port()),
+			version << " via " << bind << " from " << clientHost << " to " << targetHost << ": " << seen);
 	}
 	BOOST_TEST(forwarder->stop(SIGTERM) == 0);
 }
@@ -188,6 +210,26 @@ BOOST_AUTO_TEST_CASE(ipv4_clients_of_a_dual_stack_listener_arrive_as_ipv4)
 	Receivers receivers;
 	expectRealClient(receivers, receivers.haproxyPort, "v1", ":0");
 	expectRealClient(receivers, receivers.nginxPort, "v2", ":0");
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_clients_arrive_as_tcp6_through_ipv6_and_dual_stack_listeners)
+{
+	Receivers receivers;
+	expectClientSide(receivers, receivers.haproxyPort, "v1", "[::1]:0", "::1", "127.0.0.1");
+	expectClientSide(receivers, receivers.haproxyPort, "v2", "[::1]:0", "::1", "127.0.0.1");
+	expectClientSide(receivers, receivers.nginxPort, "v1", ":0", "::1", "127.0.0.1");
+	expectClientSide(receivers, receivers.nginxPort, "v2", "[::]:0", "::1", "127.0.0.1");
+}
+
+BOOST_AUTO_TEST_CASE(ipv6_targets_get_the_client_side_header_whatever_the_client_family)
+{
+	// nginx listens on [::1] too: the upstream connection is IPv6. An IPv4 client still gives
+	// TCP4 (what HAProxy sends: the header describes the client's connection), an IPv6 one TCP6.
+	Receivers receivers;
+	expectClientSide(receivers, receivers.nginxPort, "v1", "127.0.0.1:0", "127.0.0.1", "[::1]");
+	expectClientSide(receivers, receivers.nginxPort, "v2", "127.0.0.1:0", "127.0.0.1", "[::1]");
+	expectClientSide(receivers, receivers.nginxPort, "v1", "[::1]:0", "::1", "[::1]");
+	expectClientSide(receivers, receivers.nginxPort, "v2", ":0", "::1", "[::1]");
 }
 
 BOOST_AUTO_TEST_CASE(health_probes_do_not_upset_strict_receivers)

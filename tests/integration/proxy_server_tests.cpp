@@ -69,8 +69,9 @@ struct Fixture
 // A client connected from `source` (a loopback address) to `address`, with a receive timeout.
 Poco::Net::StreamSocket connectFrom(const std::string& source, const Poco::Net::SocketAddress& address)
 {
-	Poco::Net::StreamSocket client(Poco::Net::SocketAddress::IPv4);
-	client.impl()->bind(Poco::Net::SocketAddress(source, 0), false);
+	Poco::Net::SocketAddress from(source, 0);
+	Poco::Net::StreamSocket client(from.family());
+	client.impl()->bind(from, false);
 	client.connect(address);
 	client.setReceiveTimeout(Poco::Timespan(5, 0));
 	return client;
@@ -98,9 +99,9 @@ bool letGo(Poco::Net::StreamSocket& client)
 // listener and the sessions (maxConnections, maxQueued, maxConnectionsPerSource).
 struct EchoProxy
 {
-	explicit EchoProxy(const std::string& extra)
+	explicit EchoProxy(const std::string& extra, const std::string& bind = "127.0.0.1:0")
 	{
-		pSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"127.0.0.1:0\", \"targets\": [\"" + backend.address()
+		pSettings = Config::SettingsLoader::loadText("{\"bindAddr\": \"" + bind + "\", \"targets\": [\"" + backend.address()
 			+ "\"], \"updateInterval\": 60, \"poolSize\": 0" + extra + "}", "test.json", {}).settings;
 		auto* pProber = new FakeProber;
 		pProber->up(backend.address(), 1.0);
@@ -272,6 +273,50 @@ BOOST_AUTO_TEST_CASE(a_client_over_its_source_limit_is_reset_at_accept_and_takes
 	BOOST_TEST(other.receiveBytes(&byte, 1) == 1);
 	BOOST_TEST(byte == 'y');
 	BOOST_TEST(tcp.refusedConnections() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_source_limit_counts_ipv6_clients_by_their_address)
+{
+	// A dual-stack listener: ::1 is held to its limit, while 127.0.0.2 (arriving as
+	// ::ffff:127.0.0.2) is another source and still served.
+	EchoProxy proxy(", \"maxConnections\": 8, \"maxQueued\": 4, \"maxConnectionsPerSource\": 2", ":0");
+	Poco::Net::SocketAddress v6("::1", proxy.server->address().port());
+	Poco::Net::SocketAddress v4("127.0.0.1", proxy.server->address().port());
+	std::list<Poco::Net::StreamSocket> sessions;
+	for (int i = 0; i < 2; ++i)
+	{
+		sessions.push_back(connectFrom("::1", v6));
+		Backend::sendAll(sessions.back(), "x");
+		char byte = 0;
+		BOOST_TEST_REQUIRE(sessions.back().receiveBytes(&byte, 1) == 1);
+	}
+	for (int i = 0; i < 3; ++i)
+	{
+		Poco::Net::StreamSocket refused = connectFrom("::1", v6);
+		BOOST_TEST(letGo(refused), "client " << i);
+	}
+	BOOST_TEST(proxy.counters.refusedPerSource == 3u);
+	Poco::Net::StreamSocket other = connectFrom("127.0.0.2", v4);
+	Backend::sendAll(other, "y");
+	char byte = 0;
+	BOOST_TEST(other.receiveBytes(&byte, 1) == 1);
+	BOOST_TEST(byte == 'y');
+	// A place comes back when a session ends.
+	sessions.front().close();
+	sessions.pop_front();
+	BOOST_TEST(waitFor([&] {
+		try
+		{
+			Poco::Net::StreamSocket again = connectFrom("::1", v6);
+			Backend::sendAll(again, "z");
+			char c = 0;
+			return again.receiveBytes(&c, 1) == 1;
+		}
+		catch (const Poco::Exception&)
+		{
+			return false;
+		}
+	}, 5s));
 }
 
 BOOST_AUTO_TEST_CASE(places_come_back_when_sessions_end_and_when_queued_clients_are_dropped)

@@ -9,8 +9,8 @@
 namespace ForwardOptimal {
 namespace Test {
 
-/// A scripted prober for unit tests: each target answers with whatever the test set last
-/// (default: refused). Counts the probes. Thread-safe, as the monitor probes concurrently.
+/// A scripted prober for unit tests: each address ("127.0.0.1:1", "[2001:db8::1]:22")
+/// answers with whatever the test set last (default: refused). Counts the probes. Thread-safe, as the monitor probes concurrently.
 class FakeProber: public Health::Prober
 {
 public:
@@ -47,11 +47,11 @@ public:
 		return _probes;
 	}
 
-	Health::ProbeResult probe(const Config::Endpoint& target, std::chrono::milliseconds) override
+	Health::ProbeResult probe(const Poco::Net::SocketAddress& address, std::chrono::milliseconds) override
 	{
 		std::lock_guard<std::mutex> lock(_mutex);
 		++_probes;
-		auto it = _results.find(target.toString());
+		auto it = _results.find(address.toString());
 		if (it != _results.end())
 			return it->second;
 		Health::ProbeResult refused;

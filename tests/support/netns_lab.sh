@@ -7,7 +7,8 @@
 #   netns_lab.sh down PREFIX                         remove it all (idempotent)
 #
 # PREFIX-p (the proxy side) has 198.18.0.1 on tun "dlp"; PREFIX-t (the targets) has 198.19.0.1
-# to 198.19.0.N on tun "dlt". Traffic between them crosses the delay line, whose per-address
+# to 198.19.0.N on tun "dlt"; for IPv6, 2001:db8:1::1 and 2001:db8:2::1 to 2001:db8:2::N (the
+# documentation range, RFC 3849; the delay line passes IPv6 at once). Traffic between them crosses the delay line, whose per-address
 # delays are read from CONTROL (lines "IP MS" or "IP drop"). Only these addresses, from the
 # benchmarking range 198.18.0.0/15 (RFC 2544) and inside the lab's own namespaces, are ever used.
 set -euo pipefail
@@ -39,11 +40,17 @@ up() {
   ip -n "$t" tuntap add dev dlt mode tun
   ip -n "$p" addr add 198.18.0.1/32 dev dlp
   local i
-  for i in $(seq 1 "$count"); do ip -n "$t" addr add "198.19.0.$i/32" dev dlt; done
+  ip -n "$p" addr add 2001:db8:1::1/128 dev dlp nodad
+  for i in $(seq 1 "$count"); do
+    ip -n "$t" addr add "198.19.0.$i/32" dev dlt
+    ip -n "$t" addr add "2001:db8:2::$i/128" dev dlt nodad
+  done
   ip -n "$p" link set dlp up
   ip -n "$t" link set dlt up
   ip -n "$p" route add 198.19.0.0/24 dev dlp
   ip -n "$t" route add 198.18.0.0/24 dev dlt
+  ip -n "$p" -6 route add 2001:db8:2::/64 dev dlp
+  ip -n "$t" -6 route add 2001:db8:1::/64 dev dlt
   "$line" --ns-a "$p" --tun-a dlp --ns-b "$t" --tun-b dlt --control "$control" > "$log" 2>&1 &
   echo $! > "/tmp/$prefix-delay_line.pid"
   for i in $(seq 1 50); do

@@ -3,6 +3,7 @@
 
 #include "CapturingChannel.h"
 #include "FakeProber.h"
+#include "FakeResolver.h"
 #include "TestSupport.h"
 
 #include <boost/test/unit_test.hpp>
@@ -221,6 +222,89 @@ BOOST_AUTO_TEST_CASE(stop_is_prompt_and_idempotent)
 	std::this_thread::sleep_for(200ms);
 	BOOST_TEST(prober.probes() == probes);
 	monitor.stop();
+}
+
+// ---- names with several addresses ----
+
+namespace {
+
+const std::string NAME = "relay.test:22";
+const std::string V4 = "198.18.0.1:22", V6 = "[2001:db8::1]:22", V4B = "198.18.0.2:22";
+
+std::shared_ptr<const Config::Settings> nameSettings()
+{
+	return Config::SettingsLoader::loadText("{\"bindAddr\": \":1\", \"targets\": [\"" + NAME + "\", \"" + C + "\"],"
+		" \"updateInterval\": 3600, \"failureInterval\": 0.05}", "t.json", {}).settings;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_name_is_served_by_its_address_that_answers)
+{
+	auto pResolver = std::make_shared<FakeResolver>();
+	pResolver->set(NAME, {V4, V6});
+	prober.down(V4, "timeout after 5s");
+	prober.up(V6, 3);
+	Health::HealthMonitor monitor(nameSettings(), prober, nullptr, pResolver);
+	monitor.runRound();
+	auto pSnapshot = monitor.snapshot();
+	BOOST_TEST_REQUIRE(best(monitor) == NAME);
+	BOOST_TEST(pSnapshot->best()->address == V6);
+	BOOST_TEST(log->text().find("🟢 节点上线: " + NAME + " (延迟: 3ms)") != std::string::npos, log->text());
+	BOOST_TEST(log->text().find("🔴 地址离线: " + NAME + " → " + V4 + " (原因: timeout after 5s)") != std::string::npos, log->text());
+	BOOST_TEST(log->text().find("↳ ✅ 在线 " + V6 + " (延迟: 3ms) ← 当前使用") != std::string::npos, log->text());
+	BOOST_TEST(log->text().find("↳ ❌ 离线 " + V4 + " (原因: timeout after 5s)") != std::string::npos, log->text());
+}
+
+BOOST_AUTO_TEST_CASE(a_literal_target_never_reaches_the_resolver)
+{
+	auto pResolver = std::make_shared<FakeResolver>();
+	prober.up(C, 4);
+	Health::HealthMonitor monitor(nameSettings(), prober, nullptr, pResolver);
+	monitor.runRound();
+	monitor.runRound();
+	BOOST_TEST(pResolver->lookups() == 2); // the name, twice; never C
+	BOOST_TEST(best(monitor) == C);
+	BOOST_TEST(log->text().find("🔴 节点离线: " + NAME + " (原因: DNS: Name or service not known: relay.test)") != std::string::npos,
+		log->text());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_address_moves_the_name_to_its_next_address_and_wakes_the_listener)
+{
+	auto pResolver = std::make_shared<FakeResolver>();
+	pResolver->set(NAME, {V4, V4B});
+	prober.up(V4, 2);
+	prober.up(V4B, 8);
+	Health::HealthMonitor monitor(nameSettings(), prober, nullptr, pResolver);
+	monitor.runRound();
+	BOOST_TEST_REQUIRE(monitor.snapshot()->best()->address == V4);
+	std::atomic<int> notified{0};
+	monitor.onBestChange([&] { ++notified; });
+	monitor.reportFailure(Config::Endpoint::parseTarget(NAME), "connect: Connection refused", V4);
+	BOOST_TEST(best(monitor) == NAME); // still up, on its other address
+	BOOST_TEST(monitor.snapshot()->best()->address == V4B);
+	BOOST_TEST(notified.load() == 1); // a new best address is a new best target for the pool
+	BOOST_TEST(log->text().find("🔴 地址离线: " + NAME + " → " + V4 + " (原因: connect: Connection refused, 转发时发现)")
+		!= std::string::npos, log->text());
+	BOOST_TEST(log->text().find("🔀 最优地址切换: " + NAME + ": " + V4 + " → " + V4B) != std::string::npos, log->text());
+	monitor.onBestChange(nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(an_address_that_leaves_the_name_is_dropped_at_the_next_round)
+{
+	auto pResolver = std::make_shared<FakeResolver>();
+	pResolver->set(NAME, {V4, V4B});
+	prober.up(V4, 2);
+	prober.up(V4B, 8);
+	Health::HealthMonitor monitor(nameSettings(), prober, nullptr, pResolver);
+	monitor.runRound();
+	BOOST_TEST_REQUIRE(monitor.snapshot()->targets[0].addresses.size() == 2u);
+	pResolver->set(NAME, {V4B});
+	monitor.runRound();
+	auto pSnapshot = monitor.snapshot();
+	BOOST_TEST_REQUIRE(pSnapshot->targets[0].addresses.size() == 1u);
+	BOOST_TEST(pSnapshot->targets[0].address == V4B);
+	BOOST_TEST(log->text().find("➖ 地址移除: " + NAME + " → " + V4) != std::string::npos, log->text());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

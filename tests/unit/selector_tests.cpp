@@ -215,4 +215,153 @@ BOOST_AUTO_TEST_CASE(passive_failure_takes_a_target_down_regardless_of_fall)
 	BOOST_TEST((Selector::markFailed(t[0], "again", s, Poco::Timestamp()) == Change::NONE));
 }
 
+// ---- every address of a name ----
+
+namespace {
+
+Selector::AddressResult at(const std::string& address, const ProbeResult& result)
+{
+	return Selector::AddressResult{Poco::Net::SocketAddress(address), result};
+}
+
+TargetStatus name(const Config::Settings& s)
+{
+	TargetStatus status;
+	status.target = s.targets[0];
+	return status;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_name_is_healthy_while_one_of_its_addresses_is)
+{
+	Config::Settings s = settings();
+	TargetStatus t = name(s);
+	std::vector<Selector::AddressChange> changes;
+	Change change = Selector::update(t, {at("198.18.0.1:22", failed("timeout after 5s")), at("[2001:db8::1]:22", ok(7))},
+		"", s, Poco::Timestamp(), &changes);
+	BOOST_TEST((change == Change::UP));
+	BOOST_TEST(t.healthy);
+	BOOST_TEST(t.addresses.size() == 2u);
+	BOOST_TEST(t.address == "[2001:db8::1]:22");
+	BOOST_TEST(t.smoothedLatencyMs == 7.0);
+	std::vector<std::size_t> order = {1};
+	BOOST_TEST(t.addressOrder == order, boost::test_tools::per_element());
+	BOOST_TEST(changes.size() == 2u); // each address's first verdict
+	BOOST_TEST(!t.addresses[0].healthy);
+	BOOST_TEST(t.addresses[0].lastError == "timeout after 5s");
+}
+
+BOOST_AUTO_TEST_CASE(a_name_with_every_address_down_is_down_with_each_reason)
+{
+	Config::Settings s = settings();
+	TargetStatus t = name(s);
+	Change change = Selector::update(t, {at("198.18.0.1:22", failed("timeout after 5s")), at("198.18.0.2:22", failed())},
+		"", s, Poco::Timestamp());
+	BOOST_TEST((change == Change::DOWN));
+	BOOST_TEST(!t.healthy);
+	BOOST_TEST(t.lastError == "198.18.0.1:22: timeout after 5s; 198.18.0.2:22: connection refused");
+	BOOST_TEST(t.addressOrder.empty());
+}
+
+BOOST_AUTO_TEST_CASE(addresses_are_tried_fastest_first)
+{
+	Config::Settings s = settings();
+	TargetStatus t = name(s);
+	Selector::update(t, {at("198.18.0.1:22", ok(40)), at("198.18.0.2:22", ok(5)), at("198.18.0.3:22", ok(20)),
+		at("198.18.0.4:22", failed())}, "", s, Poco::Timestamp());
+	std::vector<std::size_t> order = {1, 2, 0};
+	BOOST_TEST(t.addressOrder == order, boost::test_tools::per_element());
+	BOOST_TEST(t.bestAddress()->text == "198.18.0.2:22");
+	BOOST_TEST(t.smoothedLatencyMs == 5.0);
+}
+
+BOOST_AUTO_TEST_CASE(near_equal_addresses_do_not_flap)
+{
+	Config::Settings s = settings();
+	TargetStatus t = name(s);
+	Selector::update(t, {at("198.18.0.1:22", ok(10)), at("198.18.0.2:22", ok(10.5))}, "", s, Poco::Timestamp());
+	BOOST_TEST_REQUIRE(t.address == "198.18.0.1:22");
+	for (int i = 0; i < 10; ++i)
+	{
+		double a = i % 2 ? 10.8 : 10.0, b = i % 2 ? 10.0 : 10.6;
+		BOOST_TEST((Selector::update(t, {at("198.18.0.1:22", ok(a)), at("198.18.0.2:22", ok(b))}, "", s, Poco::Timestamp())
+			== Change::NONE));
+		BOOST_TEST(t.address == "198.18.0.1:22");
+	}
+	// A clearly faster address takes over.
+	for (int i = 0; i < 5; ++i)
+		Selector::update(t, {at("198.18.0.1:22", ok(40)), at("198.18.0.2:22", ok(5))}, "", s, Poco::Timestamp());
+	BOOST_TEST(t.address == "198.18.0.2:22");
+}
+
+BOOST_AUTO_TEST_CASE(addresses_that_appear_or_disappear_are_added_or_dropped)
+{
+	Config::Settings s = settings();
+	TargetStatus t = name(s);
+	Selector::update(t, {at("198.18.0.1:22", ok(10)), at("198.18.0.2:22", ok(5))}, "", s, Poco::Timestamp());
+	std::uint64_t probes = t.addresses[0].probes;
+	std::vector<Selector::AddressChange> changes;
+	Selector::update(t, {at("198.18.0.1:22", ok(10)), at("[2001:db8::3]:22", ok(20))}, "", s, Poco::Timestamp(), &changes);
+	BOOST_TEST_REQUIRE(t.addresses.size() == 2u);
+	BOOST_TEST(t.addresses[0].text == "198.18.0.1:22");
+	BOOST_TEST(t.addresses[0].probes == probes + 1); // kept, with its history
+	BOOST_TEST(t.addresses[1].text == "[2001:db8::3]:22");
+	BOOST_TEST(t.addresses[1].probes == 1u);
+	BOOST_TEST(t.address == "198.18.0.1:22"); // the old best is gone: the next fastest
+	bool removed = false, added = false;
+	for (const auto& c : changes)
+	{
+		removed = removed || (c.removed && c.address == "198.18.0.2:22");
+		added = added || (c.change == Change::UP && c.address == "[2001:db8::3]:22");
+	}
+	BOOST_TEST(removed);
+	BOOST_TEST(added);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_that_stops_resolving_goes_down_with_the_dns_reason_and_comes_back)
+{
+	Config::Settings s = settings(", \"fall\": 1");
+	TargetStatus t = name(s);
+	Selector::update(t, {at("198.18.0.1:22", ok(10))}, "", s, Poco::Timestamp());
+	BOOST_TEST_REQUIRE(t.healthy);
+	BOOST_TEST((Selector::update(t, {}, "DNS: no answer within 1s: relay.test", s, Poco::Timestamp()) == Change::DOWN));
+	BOOST_TEST(!t.healthy);
+	BOOST_TEST(t.lastError == "DNS: no answer within 1s: relay.test");
+	BOOST_TEST(t.addresses.empty());
+	BOOST_TEST((Selector::update(t, {at("198.18.0.1:22", ok(12))}, "", s, Poco::Timestamp()) == Change::UP));
+	BOOST_TEST(t.healthy);
+	BOOST_TEST(t.dnsError.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_single_address_target_keeps_the_rules_of_a_target)
+{
+	Config::Settings s = settings(", \"fall\": 2");
+	TargetStatus viaAddress = name(s);
+	TargetStatus direct = name(s);
+	for (const ProbeResult& r : {ok(10), ok(20), failed(), failed(), ok(5)})
+	{
+		Change a = Selector::update(viaAddress, {at("198.18.0.1:22", r)}, "", s, Poco::Timestamp());
+		Change b = Selector::apply(direct, r, s, Poco::Timestamp());
+		BOOST_TEST((a == b));
+		BOOST_TEST(viaAddress.healthy == direct.healthy);
+		BOOST_TEST(viaAddress.smoothedLatencyMs == direct.smoothedLatencyMs);
+	}
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_address_hands_over_to_the_next_and_the_name_stays_up)
+{
+	Config::Settings s = settings();
+	TargetStatus t = name(s);
+	Selector::update(t, {at("198.18.0.1:22", ok(5)), at("198.18.0.2:22", ok(9))}, "", s, Poco::Timestamp());
+	std::string previous = t.address;
+	BOOST_TEST((Selector::markFailed(t.addresses[0], "connect: Connection refused", s, Poco::Timestamp()) == Change::DOWN));
+	BOOST_TEST((Selector::fold(t, previous, s, Poco::Timestamp(), false) == Change::NONE));
+	BOOST_TEST(t.healthy);
+	BOOST_TEST(t.address == "198.18.0.2:22");
+	BOOST_TEST(t.smoothedLatencyMs == 9.0);
+	BOOST_TEST((Selector::markFailed(t.addresses[1], "connect: Connection refused", s, Poco::Timestamp()) == Change::DOWN));
+	BOOST_TEST((Selector::fold(t, t.address, s, Poco::Timestamp(), false) == Change::DOWN));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
