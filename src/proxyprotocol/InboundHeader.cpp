@@ -75,7 +75,8 @@ bool port(const std::string& text, std::uint16_t& value)
 
 InboundParse parseV1(const unsigned char* p, std::size_t size)
 {
-	std::size_t limit = std::min(size, InboundParser::V1_MAX);
+	// The CR must come by byte 106, so that the line with its CRLF is at most 107 bytes.
+	std::size_t limit = std::min(size, InboundParser::V1_MAX - 1);
 	std::size_t end = 0;
 	for (; end < limit; ++end)
 	{
@@ -88,16 +89,12 @@ InboundParse parseV1(const unsigned char* p, std::size_t size)
 	}
 	if (end == limit)
 	{
-		if (size >= InboundParser::V1_MAX)
+		if (size >= InboundParser::V1_MAX - 1)
 			return result(Status::INVALID, "v1: no CRLF within 107 bytes");
 		return result(Status::INCOMPLETE, "", size + 1);
 	}
 	if (end + 1 >= size)
-	{
-		if (end + 1 >= InboundParser::V1_MAX)
-			return result(Status::INVALID, "v1: no CRLF within 107 bytes");
 		return result(Status::INCOMPLETE, "", end + 2);
-	}
 	if (p[end + 1] != '\n')
 		return result(Status::INVALID, "v1: CR not followed by LF");
 	std::string line(reinterpret_cast<const char*>(p), end);
