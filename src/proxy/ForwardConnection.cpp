@@ -179,14 +179,14 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{
-		_context.refuse(client, Stats::Refusal::NO_TARGET, "", _fromBalancer ? _clientAddress.toString() : "");
+		_context.refuse(client, Stats::Refusal::NO_TARGET, "", _fromBalancer ? clientAddress().toString() : "");
 		return;
 	}
 	auto started = std::chrono::steady_clock::now();
 	Upstream upstream = connectUpstream(*pRuntime, *pRoute);
 	if (!upstream.pTarget)
 	{
-		_context.refuse(client, upstream.failure, "", _fromBalancer ? _clientAddress.toString() : "");
+		_context.refuse(client, upstream.failure, "", _fromBalancer ? clientAddress().toString() : "");
 		return;
 	}
 	Net::tune(client);
@@ -240,11 +240,10 @@ std::optional<Stats::Refusal> ForwardConnection::acquire(Runtime& runtime, const
 
 bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client)
 {
-	_clientAddress = client.peerAddress();
-	_localAddress = client.address();
 	_uniqueId = newUniqueId();
 	if (!_fromBalancer)
 		return true; // a direct client: its bytes are data, whatever they look like
+	clientAddress(); // the connection's own endpoints, kept for PROXY UNKNOWN / UNSPEC
 	InboundProxy::Result inbound = InboundProxy::read(client.impl()->sockfd(), InboundProxy::accept(settings.acceptProxyProtocol),
 		settings.proxyHeaderTimeout);
 	if (inbound.refusal)
@@ -258,6 +257,7 @@ bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco
 		_clientAddress = header.source;
 		_localAddress = header.destination;
 	}
+	_addressesKnown = true;
 	_receivedTlvs = header.tlvs;
 	for (const auto& tlv : _receivedTlvs)
 	{
@@ -284,8 +284,23 @@ bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco
 }
 
 
+const Poco::Net::SocketAddress& ForwardConnection::clientAddress()
+{
+	if (!_addressesKnown)
+	{
+		// Asked only when needed (a header to send, a debug line): two system calls, and a
+		// client already reset throws here, as before.
+		_clientAddress = socket().peerAddress();
+		_localAddress = socket().address();
+		_addressesKnown = true;
+	}
+	return _clientAddress;
+}
+
+
 std::string ForwardConnection::header(const Config::Settings& settings)
 {
+	clientAddress();
 	if (settings.proxyProtocol == Config::ProxyProtocol::V1)
 		return ProxyProtocol::ProxyHeader::v1(_clientAddress, _localAddress);
 	const Config::ProxyTlvs& wanted = settings.proxyProtocolTlvs;
@@ -342,7 +357,7 @@ void ForwardConnection::relay(const Config::Settings& settings, Poco::Net::Strea
 	if (_logger.debug())
 	{
 		double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-		_logger.debug("session " + _uniqueId + " " + _clientAddress.toString()
+		_logger.debug("session " + _uniqueId + " " + clientAddress().toString()
 			+ (_fromBalancer ? " via " + peerOf(client) : "") + " -> " + upstream.pTarget->target.toString()
 			+ (upstream.pooled ? " (pooled)" : "") + ": " + std::to_string(result.clientToUpstream) + " bytes up, "
 			+ std::to_string(result.upstreamToClient) + " bytes down, " + std::to_string(seconds) + " s, "

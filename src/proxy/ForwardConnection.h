@@ -130,8 +130,9 @@ public:
 		/// balancer sent (so one session can be followed across hops). Sent as the v2
 		/// UNIQUE_ID TLV with proxyProtocolTlvs "unique_id"; in the session's debug line.
 
-	const Poco::Net::SocketAddress& clientAddress() const { return _clientAddress; }
-		/// The client: the socket's peer, or the source of a trusted balancer's PROXY header.
+	const Poco::Net::SocketAddress& clientAddress();
+		/// The session's client: the source of a trusted balancer's PROXY header, else the
+		/// socket's peer (read on first use; throws if the client is already gone).
 
 	static std::string newUniqueId();
 		/// 32 random hex digits (128 bits), per-thread generator seeded from the system.
@@ -163,6 +164,7 @@ private:
 	// trusted balancer sent them, else the socket's.
 	Poco::Net::SocketAddress _clientAddress;
 	Poco::Net::SocketAddress _localAddress;
+	bool _addressesKnown = false;
 	std::vector<ProxyProtocol::Tlv> _receivedTlvs;
 	std::string _uniqueId;
 };

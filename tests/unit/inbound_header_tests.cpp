@@ -3,6 +3,13 @@
 #include "net/Cidr.h"
 #include "proxyprotocol/InboundHeader.h"
 #include "proxyprotocol/ProxyHeader.h"
+#include "proxy/InboundProxy.h"
+
+#include "Poco/Net/ServerSocket.h"
+#include "Poco/Net/StreamSocket.h"
+
+#include <chrono>
+#include <thread>
 
 #include "Poco/Exception.h"
 #include "Poco/Net/IPAddress.h"
@@ -268,6 +275,103 @@ BOOST_AUTO_TEST_CASE(cidr_networks)
 	catch (const Poco::InvalidArgumentException& error)
 	{
 		BOOST_TEST(error.message().find("did you mean 198.18.0.0/15") != std::string::npos, error.message());
+	}
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// InboundProxy::read on a real TCP connection: peek, wait, read exactly the header.
+BOOST_AUTO_TEST_SUITE(inbound_proxy_read_tests)
+
+using ForwardOptimal::Proxy::InboundProxy;
+using ForwardOptimal::Stats::Refusal;
+using namespace std::chrono_literals;
+
+struct Pair
+{
+	Pair()
+	{
+		client.connect(listener.address());
+		server = listener.acceptConnection();
+	}
+	void send(const std::string& bytes) { client.sendBytes(bytes.data(), static_cast<int>(bytes.size())); }
+	std::string rest()
+	{
+		server.setReceiveTimeout(Poco::Timespan(2, 0));
+		char buffer[256];
+		int n = server.receiveBytes(buffer, sizeof buffer);
+		return std::string(buffer, static_cast<std::size_t>(std::max(n, 0)));
+	}
+	Poco::Net::ServerSocket listener{SocketAddress("127.0.0.1", 0)};
+	Poco::Net::StreamSocket client;
+	Poco::Net::StreamSocket server;
+};
+
+BOOST_AUTO_TEST_CASE(the_client_bytes_after_the_header_stay_in_the_socket)
+{
+	Pair pair;
+	std::string header = ProxyHeader::v2(SocketAddress("198.18.0.5", 4000), SocketAddress("198.18.0.1", 22),
+		{{TlvType::AUTHORITY, "svc.example"}}, true);
+	pair.send(header + "SSH-2.0-client\r\n");
+	InboundProxy::Result result = InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 2000ms);
+	BOOST_TEST(!result.refusal.has_value(), result.reason);
+	BOOST_TEST(result.header.source.toString() == "198.18.0.5:4000");
+	BOOST_TEST(pair.rest() == "SSH-2.0-client\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_header_in_pieces_is_waited_for)
+{
+	Pair pair;
+	std::thread sender([&] {
+		pair.send("PROX");
+		std::this_thread::sleep_for(50ms);
+		pair.send("Y TCP4 198.18.0.5 198.18.0.1 4000 ");
+		std::this_thread::sleep_for(50ms);
+		pair.send("22\r\nhello");
+	});
+	InboundProxy::Result result = InboundProxy::read(pair.server.impl()->sockfd(), Accept::V1, 5000ms);
+	sender.join();
+	BOOST_TEST(!result.refusal.has_value(), result.reason);
+	BOOST_TEST(result.header.destination.toString() == "198.18.0.1:22");
+	BOOST_TEST(pair.rest() == "hello");
+}
+
+BOOST_AUTO_TEST_CASE(missing_invalid_late_cut_and_local_headers)
+{
+	{
+		Pair pair;
+		pair.send("SSH-2.0-client\r\n");
+		BOOST_TEST((InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 2000ms).refusal == Refusal::PROXY_HEADER_MISSING));
+	}
+	{
+		Pair pair;
+		pair.send("PROXY TCP4 198.18.0.5 198.18.0.1 4000 022\r\n");
+		InboundProxy::Result result = InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 2000ms);
+		BOOST_TEST((result.refusal == Refusal::PROXY_HEADER_INVALID));
+		BOOST_TEST(result.reason.find("leading zeros") != std::string::npos, result.reason);
+	}
+	{
+		Pair pair;
+		pair.send("PROXY TCP4 198");
+		BOOST_TEST((InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 200ms).refusal == Refusal::PROXY_HEADER_TIMEOUT));
+	}
+	{
+		Pair pair;
+		pair.send("PROXY TCP4 198");
+		pair.client.shutdownSend();
+		InboundProxy::Result result = InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 5000ms);
+		BOOST_TEST((result.refusal == Refusal::PROXY_HEADER_INVALID));
+		BOOST_TEST(result.reason.find("closed after 14 bytes") != std::string::npos, result.reason);
+	}
+	{
+		Pair pair;
+		pair.client.shutdownSend();
+		BOOST_TEST((InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 2000ms).refusal == Refusal::PROXY_HEADER_MISSING));
+	}
+	{
+		Pair pair;
+		pair.send(ProxyHeader::v2Local());
+		BOOST_TEST((InboundProxy::read(pair.server.impl()->sockfd(), Accept::V2, 2000ms).refusal == Refusal::PROXY_LOCAL));
 	}
 }
 
