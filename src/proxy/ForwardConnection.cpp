@@ -245,7 +245,12 @@ bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco
 		return true; // a direct client: its bytes are data, whatever they look like
 	clientAddress(); // the connection's own endpoints, kept for PROXY UNKNOWN / UNSPEC
 	InboundProxy::Result inbound = InboundProxy::read(client.impl()->sockfd(), InboundProxy::accept(settings.acceptProxyProtocol),
-		settings.proxyHeaderTimeout);
+		settings.proxyHeaderTimeout, _context.stop.fd());
+	if (inbound.stopped)
+	{
+		client.close(); // the server stops: neither the client's fault nor a refusal
+		return false;
+	}
 	if (inbound.refusal)
 	{
 		_context.refuse(client, *inbound.refusal, inbound.reason);

@@ -82,7 +82,7 @@ ProxyProtocol::Accept InboundProxy::accept(Config::AcceptProxy mode)
 }
 
 
-InboundProxy::Result InboundProxy::read(int socket, ProxyProtocol::Accept accept, std::chrono::milliseconds timeout)
+InboundProxy::Result InboundProxy::read(int socket, ProxyProtocol::Accept accept, std::chrono::milliseconds timeout, int stopFd)
 {
 	using Clock = std::chrono::steady_clock;
 	Clock::time_point deadline = Clock::now() + timeout;
@@ -95,8 +95,15 @@ InboundProxy::Result InboundProxy::read(int socket, ProxyProtocol::Accept accept
 		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
 		if (left <= 0)
 			return refusal(Stats::Refusal::PROXY_HEADER_TIMEOUT, "no whole header within " + std::to_string(timeout.count()) + " ms");
-		pollfd entry{socket, POLLIN | POLLRDHUP, 0};
-		int ready = ::poll(&entry, 1, static_cast<int>(left));
+		pollfd entries[2] = {{socket, POLLIN | POLLRDHUP, 0}, {stopFd, POLLIN, 0}};
+		const pollfd& entry = entries[0];
+		int ready = ::poll(entries, stopFd >= 0 ? 2 : 1, static_cast<int>(left));
+		if (ready > 0 && (entries[1].revents & POLLIN))
+		{
+			Result stopped;
+			stopped.stopped = true;
+			return stopped;
+		}
 		if (ready < 0 && errno == EINTR)
 			continue;
 		if (ready < 0)

@@ -25,6 +25,7 @@ public:
 		                                        /// INVALID, TIMEOUT) or closed (PROXY_LOCAL)
 		std::string reason;                     /// for the log: what was wrong
 		ProxyProtocol::InboundHeader header;    /// the header, when there is no refusal
+		bool stopped = false;                   /// `stopFd` became readable first: nothing read
 	};
 
 	static bool trusted(const Config::Settings& settings, const Net::MappedAddress& peer);
@@ -36,10 +37,11 @@ public:
 	static ProxyProtocol::Accept accept(Config::AcceptProxy mode);
 		/// The parser's mode for a setting; "" (off, after a reload) accepts either version.
 
-	static Result read(int socket, ProxyProtocol::Accept accept, std::chrono::milliseconds timeout);
+	static Result read(int socket, ProxyProtocol::Accept accept, std::chrono::milliseconds timeout, int stopFd = -1);
 		/// Peeks at the first bytes until a whole header is there (SO_RCVLOWAT + poll, so the
 		/// wait costs no busy loop), at most `timeout`, then reads exactly the header's bytes:
-		/// whatever the client sent after it stays in the socket for the relay.
+		/// whatever the client sent after it stays in the socket for the relay. Gives up at
+		/// once (`stopped`) when `stopFd` (the server's StopSignal) becomes readable.
 };
 
 } } // namespace ForwardOptimal::Proxy

@@ -11,6 +11,8 @@
 #include <chrono>
 #include <thread>
 
+#include <unistd.h>
+
 #include "Poco/Exception.h"
 #include "Poco/Net/IPAddress.h"
 
@@ -367,6 +369,18 @@ BOOST_AUTO_TEST_CASE(missing_invalid_late_cut_and_local_headers)
 		Pair pair;
 		pair.client.shutdownSend();
 		BOOST_TEST((InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 2000ms).refusal == Refusal::PROXY_HEADER_MISSING));
+	}
+	{
+		Pair pair;
+		pair.send("PROXY TCP4 198");
+		int stop[2];
+		BOOST_REQUIRE(::pipe(stop) == 0);
+		BOOST_REQUIRE(::write(stop[1], "x", 1) == 1);
+		InboundProxy::Result result = InboundProxy::read(pair.server.impl()->sockfd(), Accept::ANY, 60000ms, stop[0]);
+		BOOST_TEST(result.stopped);
+		BOOST_TEST(!result.refusal.has_value());
+		::close(stop[0]);
+		::close(stop[1]);
 	}
 	{
 		Pair pair;
