@@ -5,7 +5,7 @@
 # violation, a sanitizer report, an escaped exception, a leak, a timeout or running out of memory).
 #   ./scripts/fuzz.sh                 60 s per target
 #   ./scripts/fuzz.sh 300             300 s per target
-#   ./scripts/fuzz.sh 60 endpoint     only the named targets (config, endpoint, proxy_header)
+#   ./scripts/fuzz.sh 60 endpoint     only the named targets (config, endpoint, proxy_header, inbound_header)
 #   FO_FUZZ_MERGE=1 ./scripts/fuzz.sh merge the inputs that found new coverage into
 #                                     tests/fuzz/corpus/ (review, then commit them deliberately)
 # A crash leaves its input in build-fuzz/fuzz-runs/<target>/; replay it with
@@ -17,7 +17,7 @@ seconds=${1:-60}
 shift || true
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 64; }
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config endpoint proxy_header)
+[ ${#targets[@]} -gt 0 ] || targets=(config endpoint proxy_header inbound_header)
 
 FO_BUILD_DIR="$FO_ROOT/build-fuzz"
 fo_install_packages "${FO_BUILD_PACKAGES[@]}" clang libclang-rt-14-dev llvm

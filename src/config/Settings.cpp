@@ -16,6 +16,18 @@ std::string toString(ProxyProtocol version)
 }
 
 
+std::string toString(AcceptProxy mode)
+{
+	switch (mode)
+	{
+	case AcceptProxy::V1: return "v1";
+	case AcceptProxy::V2: return "v2";
+	case AcceptProxy::ANY: return "any";
+	default: return "";
+	}
+}
+
+
 std::string toString(ProbeMode mode)
 {
 	return mode == ProbeMode::CONNECT ? "connect" : "syn";

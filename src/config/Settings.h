@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/Endpoint.h"
+#include "net/Cidr.h"
 
 #include "Poco/JSON/Object.h"
 
@@ -20,6 +21,31 @@ enum class ProxyProtocol
 
 std::string toString(ProxyProtocol version);
 	/// "", "v1" or "v2", as written in the config.
+
+enum class AcceptProxy
+{
+	NONE,  /// "" : clients connect directly; nothing is parsed
+	V1,    /// "v1": a trusted balancer sends a text header
+	V2,    /// "v2": a trusted balancer sends a binary header
+	ANY    /// "any": either, told apart by the first byte
+};
+
+std::string toString(AcceptProxy mode);
+	/// "", "v1", "v2" or "any", as written in the config.
+
+/// The PROXY v2 TLVs ForwardOptimal adds to the header it sends (`proxyProtocolTlvs`).
+struct ProxyTlvs
+{
+	bool uniqueId = false;     /// "unique_id": PP2_TYPE_UNIQUE_ID, the session's id
+	bool crc32c = false;       /// "crc32c": PP2_TYPE_CRC32C over the header
+	bool passthrough = false;  /// "passthrough": ALPN, AUTHORITY and SSL as a trusted balancer sent them
+
+	bool any() const { return uniqueId || crc32c || passthrough; }
+	bool operator==(const ProxyTlvs& other) const
+	{
+		return uniqueId == other.uniqueId && crc32c == other.crc32c && passthrough == other.passthrough;
+	}
+};
 
 enum class ProbeMode
 {
@@ -52,6 +78,10 @@ struct Settings
 	std::chrono::milliseconds updateInterval{0};   /// probe period while a target is up (required)
 	std::chrono::milliseconds failureInterval{0};  /// probe period while none is
 	ProxyProtocol proxyProtocol = ProxyProtocol::NONE;
+	ProxyTlvs proxyProtocolTlvs;           /// v2 TLVs added to the header sent (needs proxyProtocol "v2")
+	AcceptProxy acceptProxyProtocol = AcceptProxy::NONE;  /// PROXY header expected from trusted balancers
+	std::vector<Net::Cidr> trustedProxies; /// the balancers' addresses (required with acceptProxyProtocol)
+	std::chrono::milliseconds proxyHeaderTimeout{0};  /// a trusted balancer's header must arrive within this
 	unsigned maxConnections = 0;           /// relay threads, so concurrent client sessions (2 fds each)
 	unsigned maxQueued = 0;                /// accepted clients waiting for a thread
 	unsigned maxConnectionsPerSource = 0;  /// concurrent sessions of one client address; 0 = no limit

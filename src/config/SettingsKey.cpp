@@ -244,6 +244,73 @@ SettingsKey adminAddress()
 	return SettingsKey("adminAddr", Type::STRING, "string", std::string("127.0.0.1:9090"), RESTART, store, print);
 }
 
+// Each element a network (Net::Cidr); none twice. May be empty (then nothing is trusted).
+SettingsKey networkList(const char* name, std::vector<Net::Cidr> Settings::*member)
+{
+	auto store = [member](const KeyValue& value, Settings& settings) {
+		std::vector<std::string> items = value.stringList();
+		std::vector<Net::Cidr> networks;
+		for (std::size_t i = 0; i < items.size(); ++i)
+		{
+			try
+			{
+				Net::Cidr network = Net::Cidr::parse(items[i]);
+				auto same = std::find(networks.begin(), networks.end(), network);
+				if (same != networks.end())
+					value.fail("'" + items[i] + "' is listed twice (elements "
+						+ std::to_string(same - networks.begin() + 1) + " and " + std::to_string(i + 1) + ")");
+				networks.push_back(network);
+			}
+			catch (const Poco::InvalidArgumentException& error)
+			{
+				value.fail("element " + std::to_string(i + 1) + ": " + error.message());
+			}
+		}
+		settings.*member = std::move(networks);
+	};
+	auto print = [member](const Settings& settings) {
+		Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+		for (const auto& network : settings.*member)
+			list->add(network.toString());
+		return Var(list);
+	};
+	return SettingsKey(name, Type::STRING_LIST, "array of strings (CIDR)", Var(Poco::JSON::Array::Ptr(new Poco::JSON::Array)),
+		APPLIES, store, print);
+}
+
+// A set of names from a fixed list, each turning one flag of ProxyTlvs on.
+SettingsKey tlvList()
+{
+	static const std::vector<std::pair<std::string, bool ProxyTlvs::*>> NAMES = {
+		{"unique_id", &ProxyTlvs::uniqueId}, {"crc32c", &ProxyTlvs::crc32c}, {"passthrough", &ProxyTlvs::passthrough}};
+	auto store = [](const KeyValue& value, Settings& settings) {
+		ProxyTlvs tlvs;
+		std::vector<std::string> items = value.stringList();
+		for (std::size_t i = 0; i < items.size(); ++i)
+		{
+			auto it = std::find_if(NAMES.begin(), NAMES.end(), [&](const auto& entry) { return entry.first == items[i]; });
+			if (it == NAMES.end())
+				value.fail("element " + std::to_string(i + 1) + ": \"" + items[i]
+					+ "\" is not one of \"unique_id\", \"crc32c\" or \"passthrough\"");
+			if (tlvs.*(it->second))
+				value.fail("\"" + items[i] + "\" is listed twice");
+			tlvs.*(it->second) = true;
+		}
+		settings.proxyProtocolTlvs = tlvs;
+	};
+	auto print = [](const Settings& settings) {
+		Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+		for (const auto& [name, flag] : NAMES)
+			if (settings.proxyProtocolTlvs.*flag)
+				list->add(name);
+		return Var(list);
+	};
+	return SettingsKey("proxyProtocolTlvs", Type::STRING_LIST, "array of strings", Var(Poco::JSON::Array::Ptr(new Poco::JSON::Array)),
+		APPLIES, store, print);
+}
+
+const std::vector<std::pair<std::string, AcceptProxy>> ACCEPT_PROXIES = {
+	{"", AcceptProxy::NONE}, {"v1", AcceptProxy::V1}, {"v2", AcceptProxy::V2}, {"any", AcceptProxy::ANY}};
 const std::vector<std::pair<std::string, ProxyProtocol>> PROXY_PROTOCOLS = {
 	{"", ProxyProtocol::NONE}, {"v1", ProxyProtocol::V1}, {"v2", ProxyProtocol::V2}};
 const std::vector<std::pair<std::string, ProbeMode>> PROBE_MODES = {
@@ -261,6 +328,10 @@ std::vector<SettingsKey> buildTable()
 		interval("updateInterval", &Settings::updateInterval, REQUIRED, "number (seconds, > 0)", 86400, "60"),
 		interval("failureInterval", &Settings::failureInterval, 5, "number (seconds, > 0)"),
 		choice("proxyProtocol", &Settings::proxyProtocol, PROXY_PROTOCOLS, "", "string"),
+		tlvList(),
+		choice("acceptProxyProtocol", &Settings::acceptProxyProtocol, ACCEPT_PROXIES, "", "string"),
+		networkList("trustedProxies", &Settings::trustedProxies),
+		interval("proxyHeaderTimeout", &Settings::proxyHeaderTimeout, 3, "number (seconds, > 0, at most 60)", 60),
 		count("maxConnections", &Settings::maxConnections, 4096, 1, 100000, "integer 1-100000", RESTART),
 		count("maxQueued", &Settings::maxQueued, 256, 1, 100000, "integer 1-100000", RESTART),
 		count("maxConnectionsPerSource", &Settings::maxConnectionsPerSource, 256, 0, 100000, "integer 0-100000"),

@@ -182,6 +182,18 @@ void shortenPoolMaxIdleForProxyProtocol(Settings& settings, const Poco::JSON::Ob
 		settings.poolMaxIdle = POOL_MAX_IDLE_WITH_PROXY_PROTOCOL;
 }
 
+// Inbound PROXY is only safe from known balancers: without trustedProxies every client would
+// have to send a header, and nobody should; TLVs exist only in v2 headers.
+void checkProxyRules(const Settings& settings, const std::string& file)
+{
+	if (settings.acceptProxyProtocol != AcceptProxy::NONE && settings.trustedProxies.empty())
+		throw ConfigException(Kind::INVALID, file, "trustedProxies", "is required when acceptProxyProtocol is \""
+			+ toString(settings.acceptProxyProtocol) + "\": list the load balancers' addresses (CIDR), e.g. [\"198.18.0.2/32\"]");
+	if (settings.proxyProtocolTlvs.any() && settings.proxyProtocol != ProxyProtocol::V2)
+		throw ConfigException(Kind::INVALID, file, "proxyProtocolTlvs", "needs proxyProtocol \"v2\" (TLVs exist only in v2 headers), "
+			"but proxyProtocol is \"" + toString(settings.proxyProtocol) + "\"");
+}
+
 // One pass over the table: each key the document has is checked and stored, blamed on -D if an
 // override set it; a missing required key is an error; the others keep their defaults. Then
 // the rules that involve two keys.
@@ -199,6 +211,7 @@ std::shared_ptr<const Settings> buildSettings(const Poco::JSON::Object& document
 				+ (key.example().empty() ? std::string() : " (for example " + key.example() + ")"));
 	}
 	shortenPoolMaxIdleForProxyProtocol(*settings, document);
+	checkProxyRules(*settings, file);
 	return settings;
 }
 

@@ -30,8 +30,16 @@ public:
 	SourceLimiter::Lease takeLease() { return std::move(_lease); }
 		/// Hands the lease over (to the session); the socket keeps none.
 
+	void markBalancer() { _balancer = true; }
+		/// On the accept thread: the client is a trusted load balancer (acceptProxyProtocol,
+		/// trustedProxies) and holds no lease; its session counts the address its header names.
+
+	bool balancer() const { return _balancer; }
+		/// On the session thread: whether the accept filter found a trusted balancer.
+
 private:
 	SourceLimiter::Lease _lease;
+	bool _balancer = false;
 };
 
 } } // namespace ForwardOptimal::Net

@@ -61,12 +61,20 @@ SourceLimiter::Lease SourceLimiter::acquire(int connectedSocket, unsigned limit)
 	std::optional<MappedAddress> source = MappedAddress::of(reinterpret_cast<const sockaddr*>(&peer));
 	if (!source)
 		return Lease();
+	return acquire(*source, limit);
+}
+
+
+SourceLimiter::Lease SourceLimiter::acquire(const MappedAddress& source, unsigned limit)
+{
+	if (limit == 0)
+		return Lease();
 	std::lock_guard<std::mutex> lock(_mutex);
-	unsigned& count = _counts[*source]; // a new address starts at 0, which is below any limit
+	unsigned& count = _counts[source]; // a new address starts at 0, which is below any limit
 	if (count >= limit)
-		return Lease(nullptr, *source, false);
+		return Lease(nullptr, source, false);
 	++count;
-	return Lease(this, *source, true);
+	return Lease(this, source, true);
 }
 
 

@@ -58,6 +58,10 @@ public:
 		/// IP is granted uncounted: it is about to fail anyway, and refusing it would count a
 		/// refusal that did not happen. The limiter must outlive the lease.
 
+	Lease acquire(const MappedAddress& address, unsigned limit);
+		/// The same for an address known otherwise: the source of a trusted balancer's PROXY
+		/// header, counted once the header is read.
+
 private:
 	void release(const MappedAddress& address);
 

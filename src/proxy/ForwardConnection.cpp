@@ -2,14 +2,17 @@
 
 #include "net/AcceptedSocket.h"
 #include "net/Connect.h"
+#include "proxy/InboundProxy.h"
 #include "proxy/Relay.h"
 #include "proxyprotocol/ProxyHeader.h"
 
 #include "Poco/Exception.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <random>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -91,22 +94,28 @@ void StopSignal::trigger()
 }
 
 
-void ConnectionContext::refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason)
+void ConnectionContext::refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason, const std::string& detail,
+	const std::string& who)
 {
 	const Stats::RefusalInfo& info = Stats::describe(reason);
 	std::uint64_t refused = ++(counters.*info.counter);
+	if (!info.logText)
+	{
+		client.close(); // a balancer's health check: a FIN, no log line
+		return;
+	}
 	// Throttled, and nothing is built for a line that is not written: a flood of refused
 	// clients costs no more than the refusals themselves.
 	std::string peer;
-	bool log = info.logText && _refusalLogs[static_cast<std::size_t>(reason)].allow();
+	bool log = _refusalLogs[static_cast<std::size_t>(reason)].allow();
 	if (log)
-		peer = peerOf(client);
+		peer = who.empty() ? peerOf(client) : who;
 	// A reset rather than a FIN: the client learns at once that nothing is there.
 	client.setLinger(true, 0);
 	client.close();
 	if (log)
-		ForwardConnection::logger().warning(std::string("⛔ ") + info.logText + ": 立即关闭新连接 " + peer + ", 累计已拒绝 "
-			+ std::to_string(refused) + " 个");
+		ForwardConnection::logger().warning(std::string("⛔ ") + info.logText + ": 立即关闭新连接 " + peer
+			+ (detail.empty() ? "" : " (" + detail + ")") + ", 累计已拒绝 " + std::to_string(refused) + " 个");
 }
 
 
@@ -116,7 +125,29 @@ ForwardConnection::ForwardConnection(const Poco::Net::StreamSocket& socket, Conn
 	_logger(logger())
 {
 	if (Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(socket))
+	{
 		_lease = pImpl->takeLease();
+		_fromBalancer = pImpl->balancer();
+	}
+}
+
+
+std::string ForwardConnection::newUniqueId()
+{
+	thread_local std::mt19937_64 generator = [] {
+		std::random_device device;
+		std::seed_seq seed{device(), device(), device(), device(), device(), device(), device(), device()};
+		return std::mt19937_64(seed);
+	}();
+	static const char HEX[] = "0123456789abcdef";
+	std::string id(32, '0');
+	for (std::size_t half = 0; half < 2; ++half)
+	{
+		std::uint64_t bits = generator();
+		for (std::size_t i = 0; i < 16; ++i)
+			id[half * 16 + i] = HEX[(bits >> (4 * i)) & 15];
+	}
+	return id;
 }
 
 
@@ -163,35 +194,41 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 {
 	std::shared_ptr<Runtime> pRuntime = _context.runtime(); // kept for the whole session
 	if (AccessLog::enabled(pRuntime->settings()))
-	{
 		_accessLog = pRuntime->settings().accessLogFormat;
-		_record.clientAddress = peerAddressOf(client);
+	bool admitted = readInboundHeader(pRuntime->settings(), client);
+	if (_accessLog)
+	{
+		_record.clientAddress = _addressesKnown ? _clientAddress : peerAddressOf(client);
+		_record.uniqueId = _uniqueId;
 	}
+	if (!admitted)
+		return;
 	std::shared_ptr<const Health::HealthSnapshot> pRoute = pRuntime->monitor().snapshot();
 	if (pRoute->paused())
 	{
-		refuse(client, Stats::Refusal::NO_TARGET);
+		refuse(client, Stats::Refusal::NO_TARGET, "", _fromBalancer ? clientAddress().toString() : "");
 		return;
 	}
 	auto started = std::chrono::steady_clock::now();
 	Upstream upstream = connectUpstream(*pRuntime, *pRoute);
 	if (!upstream.pTarget)
 	{
-		refuse(client, upstream.failure);
+		refuse(client, upstream.failure, "", _fromBalancer ? clientAddress().toString() : "");
 		return;
 	}
 	Net::tune(client);
 	noteUpstream(upstream);
-	writeHeader(pRuntime->settings(), client, upstream.socket);
+	writeHeader(pRuntime->settings(), upstream.socket);
 	_record.proxyHeader = pRuntime->settings().proxyProtocol;
 	relay(pRuntime->settings(), client, upstream, started);
 }
 
 
-void ForwardConnection::refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason)
+void ForwardConnection::refuse(Poco::Net::StreamSocket& client, Stats::Refusal reason, const std::string& detail,
+	const std::string& who)
 {
 	_record.refused(reason);
-	_context.refuse(client, reason);
+	_context.refuse(client, reason, detail, who);
 }
 
 
@@ -259,17 +296,116 @@ std::optional<Stats::Refusal> ForwardConnection::acquire(Runtime& runtime, const
 }
 
 
-void ForwardConnection::writeHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client,
-	Poco::Net::StreamSocket& upstream)
+bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client)
+{
+	_uniqueId = newUniqueId();
+	if (!_fromBalancer)
+		return true; // a direct client: its bytes are data, whatever they look like
+	clientAddress(); // the connection's own endpoints, kept for PROXY UNKNOWN / UNSPEC
+	InboundProxy::Result inbound = InboundProxy::read(client.impl()->sockfd(), InboundProxy::accept(settings.acceptProxyProtocol),
+		settings.proxyHeaderTimeout, _context.stop.fd());
+	if (inbound.stopped)
+	{
+		client.close(); // the server stops: neither the client's fault nor a refusal
+		return false;
+	}
+	if (inbound.refusal)
+	{
+		refuse(client, *inbound.refusal, inbound.reason);
+		return false;
+	}
+	const ProxyProtocol::InboundHeader& header = inbound.header;
+	if (header.command == ProxyProtocol::InboundHeader::Command::PROXY)
+	{
+		_clientAddress = header.source;
+		_localAddress = header.destination;
+	}
+	_addressesKnown = true;
+	_receivedTlvs = header.tlvs;
+	for (const auto& tlv : _receivedTlvs)
+	{
+		if (tlv.type == ProxyProtocol::TlvType::UNIQUE_ID && !tlv.value.empty())
+		{
+			bool printable = std::all_of(tlv.value.begin(), tlv.value.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+			_uniqueId = printable ? tlv.value : std::string();
+			if (!printable)
+			{
+				static const char HEX[] = "0123456789abcdef";
+				for (unsigned char c : tlv.value)
+					(_uniqueId += HEX[c >> 4]) += HEX[c & 15];
+			}
+		}
+	}
+	// The per-source limit applies to the client the header names, not to the balancer.
+	_lease = _context.sources.acquire(Net::MappedAddress(_clientAddress.host()), settings.maxConnectionsPerSource);
+	if (!_lease)
+	{
+		refuse(client, Stats::Refusal::PER_SOURCE, "", _clientAddress.toString() + " via " + peerOf(client));
+		return false;
+	}
+	return true;
+}
+
+
+const Poco::Net::SocketAddress& ForwardConnection::clientAddress()
+{
+	if (!_addressesKnown)
+	{
+		// Asked only when needed (a header to send, a debug line): two system calls, and a
+		// client already reset throws here, as before.
+		_clientAddress = socket().peerAddress();
+		_localAddress = socket().address();
+		_addressesKnown = true;
+	}
+	return _clientAddress;
+}
+
+
+std::string ForwardConnection::header(const Config::Settings& settings)
+{
+	clientAddress();
+	if (settings.proxyProtocol == Config::ProxyProtocol::V1)
+		return ProxyProtocol::ProxyHeader::v1(_clientAddress, _localAddress);
+	const Config::ProxyTlvs& wanted = settings.proxyProtocolTlvs;
+	if (!wanted.any())
+		return ProxyProtocol::ProxyHeader::v2(_clientAddress, _localAddress);
+	// UNIQUE_ID first (small, always fits), then the balancer's TLVs; CRC32C last, by the encoder.
+	std::vector<ProxyProtocol::Tlv> tlvs;
+	if (wanted.uniqueId)
+	{
+		auto received = std::find_if(_receivedTlvs.begin(), _receivedTlvs.end(),
+			[](const ProxyProtocol::Tlv& tlv) { return tlv.type == ProxyProtocol::TlvType::UNIQUE_ID; });
+		tlvs.push_back(received != _receivedTlvs.end() ? *received : ProxyProtocol::Tlv{ProxyProtocol::TlvType::UNIQUE_ID, _uniqueId});
+	}
+	if (wanted.passthrough)
+		for (const auto& tlv : _receivedTlvs)
+			if (tlv.type == ProxyProtocol::TlvType::ALPN || tlv.type == ProxyProtocol::TlvType::AUTHORITY
+				|| tlv.type == ProxyProtocol::TlvType::SSL)
+				tlvs.push_back(tlv);
+	std::vector<ProxyProtocol::Tlv> dropped;
+	std::string bytes = ProxyProtocol::ProxyHeader::v2(_clientAddress, _localAddress, tlvs, wanted.crc32c, &dropped);
+	if (!dropped.empty())
+	{
+		static Stats::LogThrottle throttle(std::chrono::seconds(10));
+		if (throttle.allow())
+		{
+			std::string types;
+			for (const auto& tlv : dropped)
+				types += (types.empty() ? "" : ", ") + std::to_string(tlv.type);
+			_logger.warning("PROXY v2 header of session " + _uniqueId + " would exceed 536 bytes: TLV type(s) " + types
+				+ " not passed on");
+		}
+	}
+	return bytes;
+}
+
+
+void ForwardConnection::writeHeader(const Config::Settings& settings, Poco::Net::StreamSocket& upstream)
 {
 	if (settings.proxyProtocol == Config::ProxyProtocol::NONE)
 		return;
-	Poco::Net::SocketAddress source = client.peerAddress();
-	Poco::Net::SocketAddress destination = client.address();
 	upstream.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(settings.connectTimeout).count()));
-	sendAll(upstream, settings.proxyProtocol == Config::ProxyProtocol::V2
-		? ProxyProtocol::ProxyHeader::v2(source, destination)
-		: ProxyProtocol::ProxyHeader::v1(source, destination));
+	sendAll(upstream, header(settings));
 }
 
 
@@ -285,7 +421,8 @@ void ForwardConnection::relay(const Config::Settings& settings, Poco::Net::Strea
 	if (_logger.debug())
 	{
 		double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-		_logger.debug("session " + client.peerAddress().toString() + " -> " + upstream.pTarget->target.toString()
+		_logger.debug("session " + _uniqueId + " " + clientAddress().toString()
+			+ (_fromBalancer ? " via " + peerOf(client) : "") + " -> " + upstream.pTarget->target.toString()
 			+ (upstream.pooled ? " (pooled)" : "") + ": " + std::to_string(result.clientToUpstream) + " bytes up, "
 			+ std::to_string(result.upstreamToClient) + " bytes down, " + std::to_string(seconds) + " s, "
 			+ toString(result.end) + (result.detail.empty() ? "" : " (" + result.detail + ")"));

@@ -4,6 +4,7 @@
 #include "net/Listener.h"
 #include "proxy/AccessLog.h"
 #include "proxy/ForwardConnection.h"
+#include "proxy/InboundProxy.h"
 
 #include "Poco/Exception.h"
 #include "Poco/Net/TCPServerParams.h"
@@ -79,7 +80,15 @@ public:
 			return true; // not accepted by a Listener: nothing to carry a lease (never so here)
 		// The limit of the settings in force now: a reload applies to the next client.
 		std::shared_ptr<Runtime> pRuntime = _context.runtime();
-		unsigned limit = pRuntime->settings().maxConnectionsPerSource;
+		const Config::Settings& settings = pRuntime->settings();
+		// A trusted balancer is not limited by its own address: its session counts the
+		// client its PROXY header names (ForwardConnection::readInboundHeader).
+		if (InboundProxy::trusted(settings, pImpl->sockfd()))
+		{
+			pImpl->markBalancer();
+			return true;
+		}
+		unsigned limit = settings.maxConnectionsPerSource;
 		Net::SourceLimiter::Lease lease = _context.sources.acquire(pImpl->sockfd(), limit);
 		if (!lease)
 		{

@@ -2,6 +2,8 @@
 
 #include "net/MappedAddress.h"
 
+#include <array>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -79,6 +81,65 @@ std::string ProxyHeader::v2(const SocketAddress& source, const SocketAddress& de
 	appendPort(out, pair.srcPort);
 	appendPort(out, pair.dstPort);
 	return out;
+}
+
+
+std::string ProxyHeader::v2(const SocketAddress& source, const SocketAddress& destination,
+	const std::vector<Tlv>& tlvs, bool crc32c, std::vector<Tlv>* pDropped)
+{
+	std::string out = v2(source, destination);
+	std::size_t room = MAX_V2 - (crc32c ? 7 : 0);
+	for (const Tlv& tlv : tlvs)
+	{
+		if (out.size() + 3 + tlv.value.size() > room || tlv.value.size() > 0xffff)
+		{
+			if (pDropped)
+				pDropped->push_back(tlv);
+			continue;
+		}
+		out += static_cast<char>(tlv.type);
+		appendPort(out, static_cast<std::uint16_t>(tlv.value.size()));
+		out += tlv.value;
+	}
+	std::size_t crcAt = 0;
+	if (crc32c)
+	{
+		out += static_cast<char>(TlvType::CRC32C);
+		appendPort(out, 4);
+		crcAt = out.size();
+		out.append(4, '\0');
+	}
+	std::uint16_t length = static_cast<std::uint16_t>(out.size() - 16);
+	out[14] = static_cast<char>(length >> 8);
+	out[15] = static_cast<char>(length & 0xff);
+	if (crc32c)
+	{
+		std::uint32_t crc = ProxyHeader::crc32c(out.data(), out.size());
+		for (int i = 0; i < 4; ++i)
+			out[crcAt + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (24 - 8 * i)) & 0xff);
+	}
+	return out;
+}
+
+
+std::uint32_t ProxyHeader::crc32c(const void* pData, std::size_t size)
+{
+	static const auto table = [] {
+		std::array<std::uint32_t, 256> entries{};
+		for (std::uint32_t i = 0; i < 256; ++i)
+		{
+			std::uint32_t crc = i;
+			for (int bit = 0; bit < 8; ++bit)
+				crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+			entries[i] = crc;
+		}
+		return entries;
+	}();
+	const unsigned char* p = static_cast<const unsigned char*>(pData);
+	std::uint32_t crc = 0xffffffffu;
+	for (std::size_t i = 0; i < size; ++i)
+		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	return crc ^ 0xffffffffu;
 }
 
 

@@ -19,6 +19,10 @@ struct Counters
 	std::atomic<std::uint64_t> refusedPerSource{0};  /// reset at once: its address had maxConnectionsPerSource sessions
 	std::atomic<std::uint64_t> refusedOverload{0};   /// closed by the TCPServer: threads and queue full
 	                                                 /// (copied from it: ProxyServer::syncCounters())
+	std::atomic<std::uint64_t> refusedProxyHeaderMissing{0}; /// reset: a trusted balancer sent no PROXY header
+	std::atomic<std::uint64_t> refusedProxyHeaderInvalid{0}; /// reset: ... a header that breaks the spec
+	std::atomic<std::uint64_t> refusedProxyHeaderTimeout{0}; /// reset: ... no whole header within proxyHeaderTimeout
+	std::atomic<std::uint64_t> proxyLocal{0};        /// closed quietly: a balancer's LOCAL header (health check)
 	std::atomic<std::uint64_t> upstreamFailures{0};  /// upstream connects that failed
 	std::atomic<std::uint64_t> failovers{0};         /// sessions served by a later target after a failure
 	std::atomic<std::uint64_t> poolHits{0};          /// sessions that got a pre-connected socket

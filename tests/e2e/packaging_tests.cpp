@@ -77,6 +77,31 @@ BOOST_AUTO_TEST_CASE(kubernetes_config_map_holds_a_valid_configuration)
 	BOOST_TEST(manifest.find("path: /healthz") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(kubernetes_inbound_proxy_variant_is_a_valid_configuration)
+{
+	// The commented variant's keys ("#      \"key\": value,"), put into the ConfigMap's configuration.
+	std::string manifest = source("etc/kubernetes/forwardoptimal.yaml");
+	std::size_t start = manifest.find("config.json: |\n");
+	BOOST_TEST_REQUIRE(start != std::string::npos);
+	std::istringstream lines(manifest.substr(start + 15));
+	std::string json;
+	for (std::string line; std::getline(lines, line) && line.rfind("    ", 0) == 0;)
+		json += line.substr(4) + "\n";
+	std::string variant;
+	std::istringstream all(manifest);
+	for (std::string line; std::getline(all, line);)
+		if (line.rfind("#      \"", 0) == 0)
+			variant += line.substr(7) + "\n";
+	BOOST_TEST_REQUIRE(variant.find("\"acceptProxyProtocol\"") != std::string::npos, manifest);
+	json.replace(json.find("\"proxyProtocol\": \"\","), std::string("\"proxyProtocol\": \"\",").size(), "");
+	json.insert(json.find('{') + 1, "\n" + variant);
+	TempDir dir;
+	std::string out, err;
+	int code = ChildProcess::run({binaryPath(), "-c", dir.write("config.json", json), "--check"}, out, err);
+	BOOST_TEST(code == 0, json << err);
+	BOOST_TEST(out.find("\"acceptProxyProtocol\": \"any\"") != std::string::npos, out);
+}
+
 BOOST_AUTO_TEST_CASE(docker_healthcheck_matches_the_images_admin_address)
 {
 	std::string dockerfile = source("Dockerfile");

@@ -148,6 +148,44 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_proxy_protocol)
 	expectInvalid(document(", \"proxyProtocol\": \"V2\""), "proxyProtocol", "got \"V2\"");
 }
 
+BOOST_AUTO_TEST_CASE(inbound_proxy_protocol_needs_trusted_proxies)
+{
+	const Settings& off = *load(document()).settings;
+	BOOST_TEST((off.acceptProxyProtocol == AcceptProxy::NONE));
+	BOOST_TEST(off.trustedProxies.empty());
+	BOOST_TEST(off.proxyHeaderTimeout.count() == 3000);
+	auto on = load(document(", \"acceptProxyProtocol\": \"any\", \"trustedProxies\": [\"198.18.0.0/15\", \"2001:db8::1\"], "
+		"\"proxyHeaderTimeout\": 0.5")).settings;
+	BOOST_TEST((on->acceptProxyProtocol == AcceptProxy::ANY));
+	BOOST_REQUIRE(on->trustedProxies.size() == 2u);
+	BOOST_TEST(on->trustedProxies[1].toString() == "2001:db8::1/128");
+	BOOST_TEST(on->proxyHeaderTimeout.count() == 500);
+	expectInvalid(document(", \"acceptProxyProtocol\": \"v2\""), "trustedProxies", "is required when acceptProxyProtocol is \"v2\"");
+	expectInvalid(document(", \"acceptProxyProtocol\": \"v1\", \"trustedProxies\": []"), "trustedProxies", "is required");
+	expectInvalid(document(", \"acceptProxyProtocol\": \"v3\""), "acceptProxyProtocol", "must be \"\", \"v1\", \"v2\" or \"any\"");
+	expectInvalid(document(", \"trustedProxies\": [\"198.18.0.1/15\"]"), "trustedProxies", "element 1: '198.18.0.1/15' has bits set after the prefix: did you mean 198.18.0.0/15?");
+	expectInvalid(document(", \"trustedProxies\": [\"lb.example\"]"), "trustedProxies", "element 1: 'lb.example' is not an IPv4 or IPv6 address");
+	expectInvalid(document(", \"trustedProxies\": [\"198.18.0.0/15\", \"198.18.0.0/15\"]"), "trustedProxies", "listed twice");
+	expectInvalid(document(", \"proxyHeaderTimeout\": 61"), "proxyHeaderTimeout", "at most 60");
+	// -D takes a list as a,b
+	BOOST_TEST(load(document(", \"acceptProxyProtocol\": \"v1\""), {{"trustedProxies", "127.0.0.1,::1"}}).settings->trustedProxies.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(proxy_protocol_tlvs_need_v2)
+{
+	auto settings = load(document(", \"proxyProtocol\": \"v2\", \"proxyProtocolTlvs\": [\"crc32c\", \"unique_id\"]")).settings;
+	BOOST_TEST(settings->proxyProtocolTlvs.crc32c);
+	BOOST_TEST(settings->proxyProtocolTlvs.uniqueId);
+	BOOST_TEST(!settings->proxyProtocolTlvs.passthrough);
+	std::ostringstream json;
+	settings->toJson()->stringify(json);
+	BOOST_TEST(json.str().find("\"proxyProtocolTlvs\":[\"unique_id\",\"crc32c\"]") != std::string::npos, json.str());
+	expectInvalid(document(", \"proxyProtocol\": \"v1\", \"proxyProtocolTlvs\": [\"crc32c\"]"), "proxyProtocolTlvs", "needs proxyProtocol \"v2\"");
+	expectInvalid(document(", \"proxyProtocol\": \"v2\", \"proxyProtocolTlvs\": [\"crc\"]"), "proxyProtocolTlvs",
+		"element 1: \"crc\" is not one of \"unique_id\", \"crc32c\" or \"passthrough\"");
+	expectInvalid(document(", \"proxyProtocol\": \"v2\", \"proxyProtocolTlvs\": [\"crc32c\", \"crc32c\"]"), "proxyProtocolTlvs", "listed twice");
+}
+
 BOOST_AUTO_TEST_CASE(bounds_thread_and_queue_sizes)
 {
 	BOOST_TEST(load(document(", \"maxConnections\": 8, \"maxQueued\": 1")).settings->maxConnections == 8u);

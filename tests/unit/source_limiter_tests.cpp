@@ -3,6 +3,7 @@
 // back the way the proxy sees it, by what the next acquire() answers.
 #include "net/SourceLimiter.h"
 
+#include "Poco/Net/IPAddress.h"
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/StreamSocket.h"
 
@@ -150,6 +151,22 @@ BOOST_AUTO_TEST_CASE(an_ipv4_client_of_a_dual_stack_listener_counts_as_its_ipv4_
 	Lease other = limiter.acquire(mapped, 1);
 	BOOST_TEST(static_cast<bool>(other));
 	BOOST_TEST(!limiter.acquire(plain, 1));
+}
+
+BOOST_AUTO_TEST_CASE(an_address_from_a_proxy_header_is_counted_as_a_socket_peer_is)
+{
+	using ForwardOptimal::Net::MappedAddress;
+	SourceLimiter limiter;
+	MappedAddress client(Poco::Net::IPAddress("198.18.0.9"));
+	Lease first = limiter.acquire(client, 2);
+	Lease second = limiter.acquire(MappedAddress(Poco::Net::IPAddress("::ffff:198.18.0.9")), 2);
+	BOOST_TEST(bool(first));
+	BOOST_TEST(bool(second));
+	BOOST_TEST(!limiter.acquire(client, 2));
+	BOOST_TEST(bool(limiter.acquire(MappedAddress(Poco::Net::IPAddress("198.18.0.10")), 2)));
+	second = Lease();
+	BOOST_TEST(bool(limiter.acquire(client, 2)));
+	BOOST_TEST(bool(limiter.acquire(client, 0))); // no limit
 }
 
 BOOST_AUTO_TEST_CASE(a_socket_without_a_peer_is_granted_and_counts_nothing)
