@@ -21,10 +21,8 @@ constexpr long MIN_PERIOD_MS = 250;  // for the tests' one-second idle times
 IdleThreadCollector::IdleThreadCollector(Poco::ThreadPool& pool, int idleSeconds):
 	_pool(pool),
 	_periodMs(std::max(MIN_PERIOD_MS, idleSeconds * 1000L / 4)),
-	_stop(Poco::Event::EVENT_MANUALRESET),
-	_thread("fo-collector")
+	_thread([this] { run(); })
 {
-	_thread.start(*this);
 }
 
 
@@ -43,8 +41,12 @@ IdleThreadCollector::~IdleThreadCollector()
 
 void IdleThreadCollector::stop()
 {
-	_stop.set();
-	if (_thread.isRunning())
+	{
+		std::lock_guard<std::mutex> lock(_mutex);
+		_stopping = true;
+	}
+	_wake.notify_all();
+	if (_thread.joinable())
 		_thread.join();
 }
 
@@ -53,8 +55,10 @@ void IdleThreadCollector::run()
 {
 	// collect() takes the pool's lock and joins the threads it retires (each wakes and returns at
 	// once): a few microseconds per thread, while new clients wait for the lock.
-	while (!_stop.tryWait(_periodMs))
+	std::unique_lock<std::mutex> lock(_mutex);
+	while (!_wake.wait_for(lock, std::chrono::milliseconds(_periodMs), [this] { return _stopping; }))
 	{
+		lock.unlock();
 		int before = _pool.allocated();
 		_pool.collect();
 #ifdef __GLIBC__
@@ -63,6 +67,7 @@ void IdleThreadCollector::run()
 		if (_pool.allocated() < before)
 			malloc_trim(0);
 #endif
+		lock.lock();
 	}
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 
-#include "Poco/Event.h"
-#include "Poco/Runnable.h"
-#include "Poco/Thread.h"
 #include "Poco/ThreadPool.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace ForwardOptimal {
 namespace Proxy {
@@ -18,7 +19,7 @@ namespace Proxy {
 /// heap pages their sessions freed, so RSS comes back too.
 ///
 /// Starts with the constructor, stops with the destructor (or stop()); the pool must outlive it.
-class IdleThreadCollector: private Poco::Runnable
+class IdleThreadCollector
 {
 public:
 	IdleThreadCollector(Poco::ThreadPool& pool, int idleSeconds);
@@ -37,12 +38,16 @@ public:
 		/// Time between two collections.
 
 private:
-	void run() override;
+	void run();
 
 	Poco::ThreadPool& _pool;
 	long _periodMs;
-	Poco::Event _stop;
-	Poco::Thread _thread;
+	// std::thread rather than Poco::Thread: POCO (uninstrumented) signals a finished thread's
+	// done event in a way TSan cannot see, and reports its destruction as a race.
+	std::mutex _mutex;
+	std::condition_variable _wake;
+	bool _stopping = false;
+	std::thread _thread;
 };
 
 } } // namespace ForwardOptimal::Proxy
