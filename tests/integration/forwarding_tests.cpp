@@ -487,8 +487,11 @@ BOOST_AUTO_TEST_CASE(service_view_is_what_the_admin_endpoint_serves)
 	Backend backend(Backend::hold());
 	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}});
 	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	BOOST_TEST(!forwarder.service.view().poolWarm); // cold until a client comes
+	forwarder.warmPool();
 	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
 	Admin::AdminView view = forwarder.service.view();
+	BOOST_TEST(view.poolWarm);
 	BOOST_TEST(view.pCounters == &forwarder.counters);
 	BOOST_TEST(view.pSettings == forwarder.pSettings);
 	BOOST_TEST_REQUIRE(view.pSnapshot->best() != nullptr);
