@@ -43,7 +43,8 @@ UpstreamPool::UpstreamPool(std::shared_ptr<const Config::Settings> pSettings, He
 	_counters(counters),
 	// A descriptor only when there is a pool to wake (the fault tests count them).
 	_pWakeup(_pSettings->poolSize > 0 ? std::make_shared<Net::Wakeup>() : nullptr),
-	_idleStop(_pSettings->poolIdleStop, Clock::now())
+	_idleStop(_pSettings->poolIdleStop),
+	_wasWarm(_idleStop.warm(Clock::now()))
 {
 }
 
@@ -65,10 +66,7 @@ void UpstreamPool::start()
 {
 	if (_pSettings->poolSize == 0 || _thread.joinable())
 		return;
-	{
-		std::lock_guard<std::mutex> lock(_mutex);
-		_idleStop.clientArrived(Clock::now());
-	}
+	// The pool starts cold (IdleStop): the thread waits for the first client's acquire().
 	// The listener holds the Wakeup, not the pool: a round that publishes after we are gone
 	// signals an eventfd nobody waits on.
 	_monitor.onBestChange([pWakeup = _pWakeup] { pWakeup->notify(); });
@@ -202,7 +200,8 @@ Lease UpstreamPool::acquire(const Health::TargetStatus& target, const Health::Ad
 			std::lock_guard<std::mutex> lock(_mutex);
 			auto now = Clock::now();
 			if (!_idleStop.warm(now) && !_stopping)
-				notes.emplace_back(Poco::Message::PRIO_INFORMATION, "🔥 连接池: 新客户端到达, 恢复预连接");
+				notes.emplace_back(Poco::Message::PRIO_INFORMATION, _idleStop.everWarmed()
+					? "🔥 连接池: 新客户端到达, 恢复预连接" : "🔥 连接池: 第一个客户端到达, 开始预连接");
 			_idleStop.clientArrived(now);
 			auto it = _targets.find(key);
 			const std::string& address = pAddress ? pAddress->text : target.address;

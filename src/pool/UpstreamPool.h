@@ -34,8 +34,9 @@ namespace Pool {
 ///
 /// To the server, a pooled connection that expires unused is a client that connected and
 /// never logged in (MariaDB counts it towards blocking the proxy's host, sshd logs it), so:
-/// - The pool is warm only while clients arrive: after `poolIdleStop` without one it closes
-///   its sockets and opens nothing (IdleStop); the next client connects directly and warms it.
+/// - The pool is warm only while clients arrive: it starts cold, and after `poolIdleStop`
+///   without a client it closes its sockets and opens nothing (IdleStop); the next client
+///   connects directly and warms it. An idle proxy opens no connection at all.
 /// - A server that keeps closing silent connections at a fixed age (a login or handshake
 ///   timeout) is learned (IdleLifetime) and no longer pre-connected to; the lifetime is
 ///   forgotten after IdleLifetime::FORGET_AFTER and learned again if it still holds.
@@ -60,8 +61,8 @@ public:
 	UpstreamPool& operator=(const UpstreamPool&) = delete;
 
 	void start();
-		/// Starts the background refill (nothing to do when poolSize is 0). The start counts
-		/// as a client's arrival: the pool is warm for poolIdleStop.
+		/// Starts the background refill (nothing to do when poolSize is 0). The pool starts
+		/// cold: it opens nothing until the first client arrives (that client connects directly).
 
 	void stop();
 		/// Stops the refill and closes every idle socket. Idempotent.
@@ -133,7 +134,7 @@ private:
 	mutable std::mutex _mutex;
 	std::map<std::string, Target> _targets;  // by canonical target text
 	IdleStop _idleStop;
-	bool _wasWarm = true;
+	bool _wasWarm;
 	bool _stopping = false;
 	std::thread _thread;
 };

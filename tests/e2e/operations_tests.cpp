@@ -135,9 +135,29 @@ BOOST_AUTO_TEST_CASE(status_is_json_with_the_documented_fields)
 	BOOST_TEST(json->getObject("pool")->getValue<int>("size") == 2);
 	BOOST_TEST(json->getObject("pool")->getValue<int>("maxIdleMs") == 10000); // poolMaxIdle's default
 	BOOST_TEST(json->getObject("pool")->isNull("learnedIdleLifetimeMs"));
-	BOOST_TEST(json->getObject("pool")->getValue<bool>("warm")); // just started: warm for poolIdleStop
+	BOOST_TEST(!json->getObject("pool")->getValue<bool>("warm")); // just started, no client yet: cold
 	BOOST_TEST(json->getObject("pool")->getArray("preconnectDisabled")->size() == 0u);
 	BOOST_TEST(json->getObject("pool")->getValue<int>("refusals") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_pool_starts_cold_and_a_client_warms_it)
+{
+	Backend backend(Backend::echo());
+	RunningProxy fo(probingOften(backend.address()).set("poolSize", 2));
+	AdminClient admin = fo.admin();
+	// An idle proxy opens nothing: probes are half-open, and the pool waits for a client.
+	BOOST_TEST_REQUIRE(waitFor([&] { return admin.statusCode("/readyz") == 200; }, 10s));
+	BOOST_TEST(!waitFor([&] { return backend.accepted() > 0; }, 1s));
+	BOOST_TEST(!admin.status()->getObject("pool")->getValue<bool>("warm"));
+	BOOST_TEST(admin.metric("forwardoptimal_pool_preconnects_total") == 0);
+	Poco::Net::StreamSocket client(fo.listen());
+	Backend::sendAll(client, "first");
+	client.shutdownSend();
+	BOOST_TEST(Backend::readAll(client) == "first"); // connected directly: a miss
+	BOOST_TEST(waitFor([&] { return admin.metric("forwardoptimal_pool_idle_connections") == 2; }, 10s), fo.log());
+	BOOST_TEST(admin.status()->getObject("pool")->getValue<bool>("warm"));
+	BOOST_TEST(admin.metric("forwardoptimal_pool_preconnects_total") >= 2);
+	BOOST_TEST(fo.waitForLog("🔥 连接池: 第一个客户端到达, 开始预连接", 5s), fo.log());
 }
 
 BOOST_AUTO_TEST_CASE(the_pool_reports_a_targets_idle_timeout_it_learned)
@@ -148,6 +168,11 @@ BOOST_AUTO_TEST_CASE(the_pool_reports_a_targets_idle_timeout_it_learned)
 			Backend::sendAll(socket, "served");
 	});
 	RunningProxy fo(probingOften(backend.address()).set("poolSize", 2));
+	{
+		Poco::Net::StreamSocket client(fo.listen()); // the pool starts cold: a client warms it
+		client.shutdownSend();
+		BOOST_TEST(Backend::readAll(client) == "served");
+	}
 	Poco::JSON::Object::Ptr pool;
 	BOOST_TEST(waitFor([&] {
 		pool = fo.admin().status()->getObject("pool");

@@ -65,6 +65,14 @@ struct Forwarder
 		return client;
 	}
 
+	void warmPool() const
+		// The pool starts cold and warms on the first client: one that arrives and leaves.
+	{
+		Poco::Net::StreamSocket client = connect();
+		client.close();
+		BOOST_TEST_REQUIRE(waitFor([this] { return pool->warm(); }, 10s));
+	}
+
 	App::Service service;
 	std::shared_ptr<const Config::Settings> pSettings;
 	Stats::Counters& counters;
@@ -242,6 +250,7 @@ BOOST_AUTO_TEST_CASE(pool_hands_out_pre_connected_sockets_with_the_servers_banne
 	Backend backend(Backend::echo("SSH-2.0-Test\r\n"));
 	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}});
 	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	forwarder.warmPool();
 	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
 	Poco::Net::StreamSocket client = forwarder.connect();
 	BOOST_TEST(roundTrip(client, "data") == "SSH-2.0-Test\r\ndata"); // the banner waited in the socket
@@ -272,6 +281,7 @@ BOOST_AUTO_TEST_CASE(pool_learns_when_the_backend_drops_idle_connections_and_han
 	});
 	Forwarder forwarder({backend.address()}, {{"poolSize", "3"}, {"poolMaxIdle", "60"}});
 	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	forwarder.warmPool();
 	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->learnedLifetime(target).has_value(); }, 20s));
 	long learned = forwarder.pool->learnedLifetime(target)->count();
 	BOOST_TEST(learned >= 400);
@@ -297,12 +307,22 @@ BOOST_AUTO_TEST_CASE(pool_learns_when_the_backend_drops_idle_connections_and_han
 	BOOST_TEST(idleClosed - closedBefore <= 3);
 }
 
-BOOST_AUTO_TEST_CASE(pool_stops_refilling_when_no_client_comes_and_the_next_client_wakes_it)
+BOOST_AUTO_TEST_CASE(pool_starts_cold_warms_on_a_client_stops_refilling_when_none_comes_and_wakes_again)
 {
 	Backend backend(Backend::echo());
 	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}, {"poolMaxIdle", "0.3"}, {"updateInterval", "3600"},
 		{"poolIdleStop", "1.5"}});
 	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	// Just started, no client yet: cold, nothing opened (the probes are half-open, never accepted).
+	BOOST_TEST(!forwarder.pool->warm());
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.monitor->snapshot()->best() != nullptr; }, 10s));
+	BOOST_TEST(!waitFor([&] { return backend.accepted() > 0; }, 1500ms));
+	BOOST_TEST(forwarder.counters.poolPreconnects == 0u);
+	// The first client connects directly (a miss) and warms the pool.
+	Poco::Net::StreamSocket first = forwarder.connect();
+	BOOST_TEST(roundTrip(first, "first") == "first");
+	BOOST_TEST(forwarder.counters.poolMisses == 1u);
+	BOOST_TEST(forwarder.counters.poolHits == 0u);
 	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
 	BOOST_TEST(forwarder.pool->warm());
 	// No client: after poolIdleStop the pool closes its sockets and opens no more.
@@ -341,12 +361,13 @@ BOOST_AUTO_TEST_CASE(pool_backs_off_from_a_server_that_refuses_with_an_error_gre
 	// One probe at the start (updateInterval 1 h), so every later accept is the pool's.
 	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}, {"updateInterval", "3600"}});
 	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	forwarder.warmPool(); // refused too: the client gets the server's error line
 	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.counters.poolRefusals >= 1u; }, 10s));
 	// Backing off 1, 2, 4 s, ... with at most two sockets per attempt: within 8 s, attempts at
-	// about 0, 1, 3 and 7 s, so at most 8 connections and the probe (without the backoff: one
-	// every few milliseconds, capped at four a second, so about 32).
+	// about 0, 1, 3 and 7 s, so at most 8 connections, the warming client's and the probe
+	// (without the backoff: one every few milliseconds, capped at four a second, so about 32).
 	std::this_thread::sleep_for(8s);
-	BOOST_TEST(backend.accepted() <= 1 + 8 + 2, backend.accepted());
+	BOOST_TEST(backend.accepted() <= 1 + 1 + 8 + 2, backend.accepted());
 	BOOST_TEST(forwarder.counters.poolRefusals >= 3u);
 	BOOST_TEST(!forwarder.pool->learnedLifetime(target).has_value()); // a refusal is no idle timeout
 	BOOST_TEST(pLog->count(refusal) == 1u, pLog->text()); // said once, in the server's words
@@ -372,6 +393,7 @@ BOOST_AUTO_TEST_CASE(pool_drains_when_its_target_stops_being_the_best)
 	std::string best = forwarder.monitor->snapshot()->best()->target.toString();
 	Backend& old = best == first.address() ? first : second;
 	Backend& next = best == first.address() ? second : first;
+	forwarder.warmPool();
 	BOOST_TEST_REQUIRE(waitFor([&] { return old.open() == 2; }, 10s));
 	old.closeListener(); // the next round marks it down; its idle sockets must go
 	BOOST_TEST(waitFor([&] { return old.open() == 0; }, 10s));
@@ -406,6 +428,7 @@ BOOST_AUTO_TEST_CASE(pool_recycles_sockets_before_a_proxy_protocol_receiver_give
 	});
 	Forwarder forwarder({backend.address()}, {{"proxyProtocol", "v2"}, {"poolSize", "2"}, {"poolMaxIdle", "0.4"}});
 	BOOST_TEST(forwarder.pSettings->poolMaxIdle.count() == 400);
+	forwarder.warmPool();
 	std::this_thread::sleep_for(2500ms);
 	BOOST_TEST(brokenByTimeout == 0);
 	Poco::Net::StreamSocket client = forwarder.connect();
@@ -464,8 +487,11 @@ BOOST_AUTO_TEST_CASE(service_view_is_what_the_admin_endpoint_serves)
 	Backend backend(Backend::hold());
 	Forwarder forwarder({backend.address()}, {{"poolSize", "2"}});
 	Config::Endpoint target = Config::Endpoint::parseTarget(backend.address());
+	BOOST_TEST(!forwarder.service.view().poolWarm); // cold until a client comes
+	forwarder.warmPool();
 	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.pool->idleCount(target) == 2; }, 10s));
 	Admin::AdminView view = forwarder.service.view();
+	BOOST_TEST(view.poolWarm);
 	BOOST_TEST(view.pCounters == &forwarder.counters);
 	BOOST_TEST(view.pSettings == forwarder.pSettings);
 	BOOST_TEST_REQUIRE(view.pSnapshot->best() != nullptr);

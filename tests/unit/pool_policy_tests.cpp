@@ -80,10 +80,23 @@ BOOST_AUTO_TEST_CASE(a_storm_is_capped_at_the_rate_over_a_minute)
 	BOOST_TEST(allowed == 240);
 }
 
+BOOST_AUTO_TEST_CASE(idle_stop_starts_cold_and_a_client_warms_it)
+{
+	IdleStop stop(120s);
+	BOOST_TEST(!stop.warm(T0));                // no client yet: an idle proxy opens nothing
+	BOOST_TEST(!stop.warm(T0 + 24h));
+	BOOST_TEST(!stop.everWarmed());
+	BOOST_TEST(!stop.coolsAt().has_value());   // nothing to wake up for
+	stop.clientArrived(T0 + 10s);
+	BOOST_TEST(stop.warm(T0 + 10s));
+	BOOST_TEST(stop.everWarmed());
+}
+
 BOOST_AUTO_TEST_CASE(idle_stop_goes_cold_after_the_set_time_without_a_client)
 {
-	IdleStop stop(120s, T0);
-	BOOST_TEST(stop.warm(T0));                 // the start counts as an arrival
+	IdleStop stop(120s);
+	stop.clientArrived(T0);
+	BOOST_TEST(stop.warm(T0));
 	BOOST_TEST(stop.warm(T0 + 119s));
 	BOOST_TEST(!stop.warm(T0 + 120s));
 	BOOST_TEST((*stop.coolsAt() == T0 + 120s));
@@ -94,7 +107,8 @@ BOOST_AUTO_TEST_CASE(idle_stop_goes_cold_after_the_set_time_without_a_client)
 
 BOOST_AUTO_TEST_CASE(idle_stop_zero_never_goes_cold)
 {
-	IdleStop stop(0s, T0);
+	IdleStop stop(0s);
+	BOOST_TEST(stop.warm(T0));                 // warm from the start: the pool never stops
 	BOOST_TEST(stop.warm(T0 + 24h));
 	BOOST_TEST(!stop.coolsAt().has_value());
 }
