@@ -24,7 +24,10 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
+
+#include <pthread.h>
 
 namespace ForwardOptimal {
 namespace Admin {
@@ -116,11 +119,14 @@ std::string render(const Answer& a, const std::string& version, bool keepAlive, 
 class AdminServer::Connections: public Poco::Runnable
 {
 public:
-	explicit Connections(ViewProvider provider): _provider(std::move(provider)), _thread("fo-admin-io") {}
+	explicit Connections(ViewProvider provider): _provider(std::move(provider)) {}
 
 	void start()
 	{
-		_thread.start(*this);
+		_thread = std::thread([this] {
+			pthread_setname_np(pthread_self(), "fo-admin-io");
+			run();
+		});
 	}
 
 	void stop()
@@ -130,7 +136,7 @@ public:
 			_stop = true;
 		}
 		_wake.notify_all();
-		if (_thread.isRunning())
+		if (_thread.joinable())
 			_thread.join();
 		for (auto& entry : _connections)
 			closeQuietly(entry.second.socket);
@@ -421,7 +427,9 @@ private:
 	}
 
 	ViewProvider _provider;
-	Poco::Thread _thread;
+	// std::thread rather than Poco::Thread: joining a POCO thread that has already finished
+	// is skipped by isRunning(), and TSan then sees no order between its end and its teardown.
+	std::thread _thread;
 	Map _connections;                  // loop thread only (and stop() after the join)
 
 	std::mutex _mutex;                 // guards the fields below

@@ -150,7 +150,8 @@ BOOST_AUTO_TEST_CASE(rejects_unknown_proxy_protocol)
 
 BOOST_AUTO_TEST_CASE(inbound_proxy_protocol_needs_trusted_proxies)
 {
-	const Settings& off = *load(document()).settings;
+	auto pOff = load(document()).settings; // kept: `off` refers into it
+	const Settings& off = *pOff;
 	BOOST_TEST((off.acceptProxyProtocol == AcceptProxy::NONE));
 	BOOST_TEST(off.trustedProxies.empty());
 	BOOST_TEST(off.proxyHeaderTimeout.count() == 3000);
