@@ -334,8 +334,11 @@ BOOST_AUTO_TEST_CASE(slowloris_clients_are_capped_per_source_and_freed_by_the_id
 	for (int i = 0; i < PER_SOURCE + 1; ++i)
 	{
 		again.push_back(std::make_unique<RawClient>(scene.address, "127.0.0.2"));
-		BOOST_TEST(again.back()->send("echo again" + std::to_string(i) + "\n"));
-		BOOST_TEST(again.back()->sendPattern(0, 1024));
+		// The ninth is reset at accept, possibly before its bytes are all written: only the
+		// eight that get a place must take them (the count of those served says the rest).
+		bool sent = again.back()->send("echo again" + std::to_string(i) + "\n") && again.back()->sendPattern(0, 1024);
+		if (i < PER_SOURCE)
+			BOOST_TEST(sent, "client " << i);
 	}
 	int served = 0;
 	for (auto& client : again)
