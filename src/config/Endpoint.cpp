@@ -69,6 +69,26 @@ bool isValidHostName(const std::string& host)
 	return true;
 }
 
+// The canonical text of the IPv6 address `literal` (written in brackets in `text`).
+std::string canonicalIpv6(const std::string& text, const std::string& literal)
+{
+	in6_addr address;
+	char canonical[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET6, literal.c_str(), &address) != 1
+		|| !inet_ntop(AF_INET6, &address, canonical, sizeof canonical))
+		fail(text, "'" + literal + "' is not an IPv6 address");
+	return canonical;
+}
+
+void checkIpv4(const std::string& text, const std::string& host)
+{
+	// inet_pton: exactly four decimal parts, each 0-255; no inet_aton shorthand ("10.1")
+	// and no octal ("010.0.0.1"), which would silently mean another address.
+	in_addr address;
+	if (inet_pton(AF_INET, host.c_str(), &address) != 1)
+		fail(text, "'" + host + "' is not an IPv4 address");
+}
+
 } // namespace
 
 
@@ -110,12 +130,7 @@ Endpoint Endpoint::parse(const std::string& text, bool forListen)
 			fail(text, "expected ':port' after ']'");
 		std::string literal = text.substr(1, close - 1);
 		std::uint16_t port = parsePort(text, text.substr(close + 2), forListen);
-		in6_addr address;
-		char canonical[INET6_ADDRSTRLEN];
-		if (inet_pton(AF_INET6, literal.c_str(), &address) != 1
-			|| !inet_ntop(AF_INET6, &address, canonical, sizeof canonical))
-			fail(text, "'" + literal + "' is not an IPv6 address");
-		return Endpoint(canonical, port, HostKind::IPV6);
+		return Endpoint(canonicalIpv6(text, literal), port, HostKind::IPV6);
 	}
 
 	std::size_t colon = text.rfind(':');
@@ -134,11 +149,7 @@ Endpoint Endpoint::parse(const std::string& text, bool forListen)
 	}
 	if (looksNumeric(host))
 	{
-		// inet_pton: exactly four decimal parts, each 0-255; no inet_aton shorthand ("10.1")
-		// and no octal ("010.0.0.1"), which would silently mean another address.
-		in_addr address;
-		if (inet_pton(AF_INET, host.c_str(), &address) != 1)
-			fail(text, "'" + host + "' is not an IPv4 address");
+		checkIpv4(text, host);
 		return Endpoint(host, port, HostKind::IPV4);
 	}
 	if (!isValidHostName(host))

@@ -90,6 +90,113 @@ void addressEvents(const TargetStatus& status, const std::vector<Selector::Addre
 	}
 }
 
+
+/// Probes every target at once (each on its own thread), one TargetRound per target.
+std::vector<TargetRound> probeTargets(const Config::Settings& settings, Prober& prober, Resolver& resolver)
+{
+	std::vector<TargetRound> rounds(settings.targets.size());
+	std::vector<std::thread> probes;
+	probes.reserve(settings.targets.size());
+	for (std::size_t i = 0; i < settings.targets.size(); ++i)
+		probes.emplace_back([&, i] { rounds[i] = probeTarget(settings.targets[i], prober, resolver, settings.probeTimeout); });
+	for (auto& probe : probes)
+		probe.join();
+	return rounds;
+}
+
+/// What a round has to log and record once the state lock is released.
+struct RoundOutcome
+{
+	std::vector<std::string> events;
+	std::vector<StateChange> changes;
+	std::vector<std::string> warnings;
+};
+
+/// Folds one target's part of a round into its status: warnings for probes that failed for a
+/// local reason, events and state changes for it and its addresses, its column of the round record.
+void applyTargetRound(TargetStatus& status, const TargetRound& targetRound, const Config::Settings& settings,
+	const Poco::Timestamp& now, RoundOutcome& outcome, RoundRecord& record)
+{
+	for (const auto& probe : targetRound.results)
+		if (!probe.result.ok && probe.result.local)
+			outcome.warnings.push_back("⚠️  无法探测 " + status.target.toString()
+				+ (targetRound.results.size() > 1 ? " → " + probe.address.toString() : std::string()) + ": "
+				+ probe.result.error + " (本进程资源不足, 不是目标的问题; 状态保持不变)");
+	std::vector<Selector::AddressChange> addressChanges;
+	Selector::Change change = Selector::update(status, targetRound.results, targetRound.dnsError, settings, now, &addressChanges);
+	addressEvents(status, addressChanges, outcome.events);
+	if (change == Selector::Change::UP)
+	{
+		outcome.events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(status.lastLatencyMs) + ")");
+		outcome.changes.push_back({now, StateChange::Kind::UP, status.target.toString(), "latency " + HealthReport::latency(status.lastLatencyMs)});
+	}
+	else if (change == Selector::Change::DOWN)
+	{
+		outcome.events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + status.lastError + ")");
+		outcome.changes.push_back({now, StateChange::Kind::DOWN, status.target.toString(), status.lastError});
+	}
+	record.up.push_back(status.healthy);
+	record.latencyMs.push_back(fastest(targetRound.results));
+}
+
+/// The events and state change for a ranking with a best target: service resumed, first best,
+/// best switched, or (for a name) the best target's best address switched.
+void bestEvents(const std::vector<TargetStatus>& targets, const std::vector<std::size_t>& ranking,
+	std::optional<std::size_t> previousBest, const std::string& previousAddress, bool wasPaused,
+	const Poco::Timestamp& now, std::vector<std::string>& events, std::vector<StateChange>& changes)
+{
+	std::size_t best = ranking.front();
+	const TargetStatus& status = targets[best];
+	std::string latency = HealthReport::latency(status.smoothedLatencyMs);
+	std::string why = "smoothed " + latency;
+	if (ranking.size() > 1)
+		why += " vs " + targets[ranking[1]].target.toString() + " "
+			+ HealthReport::latency(targets[ranking[1]].smoothedLatencyMs);
+	if (wasPaused)
+		events.push_back("▶️ 服务恢复: 最优目标 " + status.target.toString() + " (延迟: " + latency + ")");
+	else if (!previousBest)
+		events.push_back("🎯 最优目标: " + status.target.toString() + " (延迟: " + latency + ")");
+	else if (*previousBest != best)
+	{
+		events.push_back("🔀 最优目标切换: " + targets[*previousBest].target.toString() + " → "
+			+ status.target.toString() + " (延迟: " + latency + ")");
+		why = "was " + targets[*previousBest].target.toString() + (targets[*previousBest].healthy
+			? " (smoothed " + HealthReport::latency(targets[*previousBest].smoothedLatencyMs) + ")" : " (down)")
+			+ "; now " + why;
+	}
+	else if (status.address != previousAddress && !previousAddress.empty()
+		&& status.target.kind() == Config::Endpoint::HostKind::NAME)
+		events.push_back("🔀 最优地址切换: " + status.target.toString() + ": " + previousAddress + " → "
+			+ status.address + " (延迟: " + latency + ")");
+	if (wasPaused || !previousBest || *previousBest != best)
+		changes.push_back({now, StateChange::Kind::BEST, status.target.toString(), why});
+}
+
+/// A failure the forwarding path found on `target` (on `address` of it, or on all its addresses
+/// when empty): marks them failed, adds an event per address that went down, and returns the
+/// target's change; `addressDown` says whether an address went down.
+Selector::Change markTargetFailed(TargetStatus& status, const std::string& reason, const std::string& address,
+	const Config::Settings& settings, const Poco::Timestamp& now, std::vector<std::string>& events, bool& addressDown)
+{
+	if (status.addresses.empty())
+		return Selector::markFailed(status, reason, settings, now);
+	std::string previousBest = status.bestAddress() ? status.bestAddress()->text : std::string();
+	std::vector<Selector::AddressChange> addressChanges;
+	for (auto& a : status.addresses)
+	{
+		if (!address.empty() && a.text != address)
+			continue;
+		if (Selector::markFailed(a, reason, settings, now) == Selector::Change::DOWN)
+		{
+			addressDown = true;
+			if (status.addresses.size() > 1)
+				addressChanges.push_back(Selector::AddressChange{a.text, Selector::Change::DOWN, false, 0, reason});
+		}
+	}
+	addressEvents(status, addressChanges, events, ", 转发时发现");
+	return Selector::fold(status, previousBest, settings, now, false);
+}
+
 } // namespace
 
 
@@ -197,18 +304,9 @@ void HealthMonitor::runRound()
 		_lastRoundStart = std::chrono::steady_clock::now();
 	}
 	const Config::Settings& settings = *_pSettings;
+	std::vector<TargetRound> rounds = probeTargets(settings, _prober, *_pResolver);
 
-	std::vector<TargetRound> rounds(settings.targets.size());
-	std::vector<std::thread> probes;
-	probes.reserve(settings.targets.size());
-	for (std::size_t i = 0; i < settings.targets.size(); ++i)
-		probes.emplace_back([&, i] { rounds[i] = probeTarget(settings.targets[i], _prober, *_pResolver, settings.probeTimeout); });
-	for (auto& probe : probes)
-		probe.join();
-
-	std::vector<std::string> events;
-	std::vector<StateChange> changes;
-	std::vector<std::string> warnings;
+	RoundOutcome outcome;
 	std::shared_ptr<const HealthSnapshot> pSnapshot;
 	bool changed;
 	{
@@ -217,38 +315,16 @@ void HealthMonitor::runRound()
 		auto pRound = std::make_shared<RoundRecord>();
 		pRound->at = now;
 		for (std::size_t i = 0; i < rounds.size(); ++i)
-		{
-			TargetStatus& status = _targets[i];
-			for (const auto& probe : rounds[i].results)
-				if (!probe.result.ok && probe.result.local)
-					warnings.push_back("⚠️  无法探测 " + status.target.toString()
-						+ (rounds[i].results.size() > 1 ? " → " + probe.address.toString() : std::string()) + ": "
-						+ probe.result.error + " (本进程资源不足, 不是目标的问题; 状态保持不变)");
-			std::vector<Selector::AddressChange> addressChanges;
-			Selector::Change change = Selector::update(status, rounds[i].results, rounds[i].dnsError, settings, now, &addressChanges);
-			addressEvents(status, addressChanges, events);
-			if (change == Selector::Change::UP)
-			{
-				events.push_back("🟢 节点上线: " + status.target.toString() + " (延迟: " + HealthReport::latency(status.lastLatencyMs) + ")");
-				changes.push_back({now, StateChange::Kind::UP, status.target.toString(), "latency " + HealthReport::latency(status.lastLatencyMs)});
-			}
-			else if (change == Selector::Change::DOWN)
-			{
-				events.push_back("🔴 节点离线: " + status.target.toString() + " (原因: " + status.lastError + ")");
-				changes.push_back({now, StateChange::Kind::DOWN, status.target.toString(), status.lastError});
-			}
-			pRound->up.push_back(status.healthy);
-			pRound->latencyMs.push_back(fastest(rounds[i].results));
-		}
+			applyTargetRound(_targets[i], rounds[i], settings, now, outcome, *pRound);
 		pRound->round = ++_round;
-		changed = publishLocked(events, changes, pRound);
+		changed = publishLocked(outcome.events, outcome.changes, pRound);
 		pSnapshot = _pSnapshot;
 	}
 	if (changed)
 		bestChanged();
-	for (const auto& warning : warnings)
+	for (const auto& warning : outcome.warnings)
 		_logger.warning(warning);
-	for (const auto& event : events)
+	for (const auto& event : outcome.events)
 		_logger.notice(event);
 	_logger.information(HealthReport::render(*pSnapshot, settings,
 		pSnapshot->paused() ? settings.failureInterval : settings.updateInterval, _pCounters));
@@ -272,33 +348,7 @@ bool HealthMonitor::publishLocked(std::vector<std::string>& events, std::vector<
 	Poco::Timestamp now;
 
 	if (!pNext->ranking.empty())
-	{
-		std::size_t best = pNext->ranking.front();
-		const TargetStatus& status = _targets[best];
-		std::string latency = HealthReport::latency(status.smoothedLatencyMs);
-		std::string why = "smoothed " + latency;
-		if (pNext->ranking.size() > 1)
-			why += " vs " + _targets[pNext->ranking[1]].target.toString() + " "
-				+ HealthReport::latency(_targets[pNext->ranking[1]].smoothedLatencyMs);
-		if (wasPaused)
-			events.push_back("▶️ 服务恢复: 最优目标 " + status.target.toString() + " (延迟: " + latency + ")");
-		else if (!previousBest)
-			events.push_back("🎯 最优目标: " + status.target.toString() + " (延迟: " + latency + ")");
-		else if (*previousBest != best)
-		{
-			events.push_back("🔀 最优目标切换: " + _targets[*previousBest].target.toString() + " → "
-				+ status.target.toString() + " (延迟: " + latency + ")");
-			why = "was " + _targets[*previousBest].target.toString() + (_targets[*previousBest].healthy
-				? " (smoothed " + HealthReport::latency(_targets[*previousBest].smoothedLatencyMs) + ")" : " (down)")
-				+ "; now " + why;
-		}
-		else if (status.address != previousAddress && !previousAddress.empty()
-			&& status.target.kind() == Config::Endpoint::HostKind::NAME)
-			events.push_back("🔀 最优地址切换: " + status.target.toString() + ": " + previousAddress + " → "
-				+ status.address + " (延迟: " + latency + ")");
-		if (wasPaused || !previousBest || *previousBest != best)
-			changes.push_back({now, StateChange::Kind::BEST, status.target.toString(), why});
-	}
+		bestEvents(_targets, pNext->ranking, previousBest, previousAddress, wasPaused, now, events, changes);
 	else if (!_pSnapshot->paused() || _pSnapshot->round == 0)
 	{
 		events.push_back("⏸️ 服务暂停: 没有健康的目标节点, 新连接将被立即关闭; 每 "
@@ -354,28 +404,8 @@ void HealthMonitor::reportFailure(const Config::Endpoint& target, const std::str
 		{
 			if (status.target != target)
 				continue;
-			Selector::Change change = Selector::Change::NONE;
 			bool addressDown = false;
-			if (status.addresses.empty())
-				change = Selector::markFailed(status, reason, *_pSettings, now);
-			else
-			{
-				std::string previousBest = status.bestAddress() ? status.bestAddress()->text : std::string();
-				std::vector<Selector::AddressChange> addressChanges;
-				for (auto& a : status.addresses)
-				{
-					if (!address.empty() && a.text != address)
-						continue;
-					if (Selector::markFailed(a, reason, *_pSettings, now) == Selector::Change::DOWN)
-					{
-						addressDown = true;
-						if (status.addresses.size() > 1)
-							addressChanges.push_back(Selector::AddressChange{a.text, Selector::Change::DOWN, false, 0, reason});
-					}
-				}
-				addressEvents(status, addressChanges, events, ", 转发时发现");
-				change = Selector::fold(status, previousBest, *_pSettings, now, false);
-			}
+			Selector::Change change = markTargetFailed(status, reason, address, *_pSettings, now, events, addressDown);
 			if (change == Selector::Change::DOWN)
 			{
 				events.push_back("🔴 节点离线: " + target.toString() + " (原因: " + reason + ", 转发时发现)");

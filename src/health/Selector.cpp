@@ -11,6 +11,49 @@ template <typename State>
 std::vector<std::size_t> rankStates(const std::vector<State>& states, std::optional<std::size_t> currentBest,
 	const Config::Settings& settings);
 
+/// A target with several addresses and none healthy: the failures of the probed ones.
+void foldFailures(TargetStatus& status)
+{
+	std::string reasons;
+	unsigned failures = ~0u;
+	for (const auto& a : status.addresses)
+	{
+		if (!a.probed)
+			continue;
+		reasons += (reasons.empty() ? "" : "; ") + a.text + ": " + a.lastError;
+		failures = std::min(failures, a.consecutiveFailures);
+	}
+	status.lastError = reasons;
+	status.consecutiveSuccesses = 0;
+	status.consecutiveFailures = failures == ~0u ? 0 : failures;
+}
+
+/// A target with several addresses: healthy while one is (`pBest`, the first in the connect
+/// order), with the best one's latency; counts a probe for a `round`.
+void foldSeveral(TargetStatus& status, const AddressStatus* pBest, const Poco::Timestamp& now, bool round)
+{
+	bool wasProbed = status.probed;
+	bool wasHealthy = status.healthy;
+	status.probed = std::any_of(status.addresses.begin(), status.addresses.end(),
+		[](const AddressStatus& a) { return a.probed; });
+	if (round)
+		++status.probes;
+	status.healthy = pBest != nullptr;
+	if (pBest)
+	{
+		status.lastLatencyMs = pBest->lastLatencyMs;
+		status.smoothedLatencyMs = pBest->smoothedLatencyMs;
+		status.consecutiveSuccesses = pBest->consecutiveSuccesses;
+		status.consecutiveFailures = 0;
+		if (round && pBest->consecutiveSuccesses > 0)
+			status.latencies.add(pBest->lastLatencyMs);
+	}
+	else
+		foldFailures(status);
+	if (status.probed && (!wasProbed || status.healthy != wasHealthy))
+		status.lastChange = now;
+}
+
 } // namespace
 
 
@@ -162,43 +205,9 @@ Selector::Change Selector::fold(TargetStatus& status, const std::string& previou
 	const AddressStatus* pBest = status.bestAddress();
 
 	if (status.addresses.size() == 1)
-	{
 		static_cast<ProbeState&>(status) = status.addresses.front(); // a single address is the target
-	}
 	else
-	{
-		status.probed = std::any_of(status.addresses.begin(), status.addresses.end(),
-			[](const AddressStatus& a) { return a.probed; });
-		if (round)
-			++status.probes;
-		status.healthy = pBest != nullptr;
-		if (pBest)
-		{
-			status.lastLatencyMs = pBest->lastLatencyMs;
-			status.smoothedLatencyMs = pBest->smoothedLatencyMs;
-			status.consecutiveSuccesses = pBest->consecutiveSuccesses;
-			status.consecutiveFailures = 0;
-			if (round && pBest->consecutiveSuccesses > 0)
-				status.latencies.add(pBest->lastLatencyMs);
-		}
-		else
-		{
-			std::string reasons;
-			unsigned failures = ~0u;
-			for (const auto& a : status.addresses)
-			{
-				if (!a.probed)
-					continue;
-				reasons += (reasons.empty() ? "" : "; ") + a.text + ": " + a.lastError;
-				failures = std::min(failures, a.consecutiveFailures);
-			}
-			status.lastError = reasons;
-			status.consecutiveSuccesses = 0;
-			status.consecutiveFailures = failures == ~0u ? 0 : failures;
-		}
-		if (status.probed && (!wasProbed || status.healthy != wasHealthy))
-			status.lastChange = now;
-	}
+		foldSeveral(status, pBest, now, round);
 	status.address = pBest ? pBest->text : status.addresses.front().text;
 
 	if (!status.probed)

@@ -22,6 +22,17 @@ namespace Health {
 
 namespace {
 
+/// SYN mode: the socket answers the SYN-ACK with a reset when closed. Set before the connect: in
+/// "pingpong" mode Linux delays the ACK of the SYN-ACK instead of sending it at once, and the
+/// reset on close overtakes it.
+void closeWithReset(int fd)
+{
+	int off = 0;
+	::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
+	linger reset{1, 0};
+	::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+}
+
 std::string timeoutText(std::chrono::milliseconds timeout)
 {
 	double seconds = static_cast<double>(timeout.count()) / 1000.0;
@@ -148,14 +159,7 @@ ProbeResult TcpProber::probe(const Poco::Net::SocketAddress& address, std::chron
 			return result;
 		}
 		if (_mode == Config::ProbeMode::SYN)
-		{
-			// Set before the connect: in "pingpong" mode Linux delays the ACK of the SYN-ACK
-			// instead of sending it at once, and the reset on close overtakes it.
-			int off = 0;
-			::setsockopt(socket.get(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
-			linger reset{1, 0};
-			::setsockopt(socket.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-		}
+			closeWithReset(socket.get());
 		auto started = std::chrono::steady_clock::now();
 		int error = connectWithin(socket.get(), address, timeout);
 		auto finished = std::chrono::steady_clock::now();

@@ -44,6 +44,39 @@ private:
 	int _value = 1;
 };
 
+enum class Wait { READY, AGAIN, STOPPED, FAILED };
+
+// Waits up to `leftMs` for bytes on `socket` or, when `stopFd` is set, for the stop signal;
+// `revents` receives the socket's events.
+Wait waitReadable(int socket, int stopFd, std::chrono::milliseconds::rep leftMs, short& revents)
+{
+	pollfd entries[2] = {{socket, POLLIN | POLLRDHUP, 0}, {stopFd, POLLIN, 0}};
+	int ready = ::poll(entries, stopFd >= 0 ? 2 : 1, static_cast<int>(leftMs));
+	revents = entries[0].revents;
+	if (ready > 0 && (entries[1].revents & POLLIN))
+		return Wait::STOPPED;
+	if (ready < 0 && errno == EINTR)
+		return Wait::AGAIN;
+	if (ready < 0)
+		return Wait::FAILED;
+	if (ready == 0)
+		return Wait::AGAIN; // the caller's deadline check ends it
+	return Wait::READY;
+}
+
+// Reads exactly the header's bytes: they are in the socket already (peeked).
+InboundProxy::Result takeHeader(int socket, char* buffer, InboundParse& parse)
+{
+	ssize_t got = ::recv(socket, buffer, parse.header.length, MSG_WAITALL);
+	if (got != static_cast<ssize_t>(parse.header.length))
+		return refusal(Stats::Refusal::PROXY_HEADER_INVALID, "the header could not be read back");
+	InboundProxy::Result result;
+	result.header = std::move(parse.header);
+	if (result.header.command == ProxyProtocol::InboundHeader::Command::LOCAL)
+		result.refusal = Stats::Refusal::PROXY_LOCAL;
+	return result;
+}
+
 } // namespace
 
 
@@ -95,21 +128,18 @@ InboundProxy::Result InboundProxy::read(int socket, ProxyProtocol::Accept accept
 		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
 		if (left <= 0)
 			return refusal(Stats::Refusal::PROXY_HEADER_TIMEOUT, "no whole header within " + std::to_string(timeout.count()) + " ms");
-		pollfd entries[2] = {{socket, POLLIN | POLLRDHUP, 0}, {stopFd, POLLIN, 0}};
-		const pollfd& entry = entries[0];
-		int ready = ::poll(entries, stopFd >= 0 ? 2 : 1, static_cast<int>(left));
-		if (ready > 0 && (entries[1].revents & POLLIN))
+		short revents = 0;
+		Wait wait = waitReadable(socket, stopFd, left, revents);
+		if (wait == Wait::STOPPED)
 		{
 			Result stopped;
 			stopped.stopped = true;
 			return stopped;
 		}
-		if (ready < 0 && errno == EINTR)
+		if (wait == Wait::AGAIN)
 			continue;
-		if (ready < 0)
+		if (wait == Wait::FAILED)
 			return refusal(Stats::Refusal::PROXY_HEADER_MISSING, "poll failed");
-		if (ready == 0)
-			continue; // the deadline check above ends it
 		ssize_t n = ::recv(socket, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			continue;
@@ -124,22 +154,14 @@ InboundProxy::Result InboundProxy::read(int socket, ProxyProtocol::Accept accept
 			return refusal(Stats::Refusal::PROXY_HEADER_INVALID, parse.reason);
 		case Status::INCOMPLETE:
 			// The peer closed with part of a header: no more bytes will come.
-			if (entry.revents & (POLLRDHUP | POLLHUP | POLLERR))
+			if (revents & (POLLRDHUP | POLLHUP | POLLERR))
 				return refusal(Stats::Refusal::PROXY_HEADER_INVALID, "closed after " + std::to_string(n) + " bytes of a header");
 			want = parse.needed;
 			continue;
 		case Status::COMPLETE:
 			break;
 		}
-		// Exactly the header's bytes: they are in the socket already (peeked).
-		ssize_t got = ::recv(socket, buffer.data(), parse.header.length, MSG_WAITALL);
-		if (got != static_cast<ssize_t>(parse.header.length))
-			return refusal(Stats::Refusal::PROXY_HEADER_INVALID, "the header could not be read back");
-		Result result;
-		result.header = std::move(parse.header);
-		if (result.header.command == ProxyProtocol::InboundHeader::Command::LOCAL)
-			result.refusal = Stats::Refusal::PROXY_LOCAL;
-		return result;
+		return takeHeader(socket, buffer.data(), parse);
 	}
 }
 

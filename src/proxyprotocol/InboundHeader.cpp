@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <optional>
 
 namespace ForwardOptimal {
 namespace ProxyProtocol {
@@ -73,11 +74,13 @@ bool port(const std::string& text, std::uint16_t& value)
 	return true;
 }
 
-InboundParse parseV1(const unsigned char* p, std::size_t size)
+// Finds the CR that ends a v1 line within its 107 bytes (`end`); otherwise (or without the LF
+// after it) the verdict: INVALID, or INCOMPLETE with the bytes needed.
+std::optional<InboundParse> v1LineEnd(const unsigned char* p, std::size_t size, std::size_t& end)
 {
 	// The CR must come by byte 106, so that the line with its CRLF is at most 107 bytes.
 	std::size_t limit = std::min(size, InboundParser::V1_MAX - 1);
-	std::size_t end = 0;
+	end = 0;
 	for (; end < limit; ++end)
 	{
 		unsigned char c = p[end];
@@ -97,6 +100,41 @@ InboundParse parseV1(const unsigned char* p, std::size_t size)
 		return result(Status::INCOMPLETE, "", end + 2);
 	if (p[end + 1] != '\n')
 		return result(Status::INVALID, "v1: CR not followed by LF");
+	return std::nullopt;
+}
+
+// The protocol, addresses and ports of a "PROXY TCP4|TCP6" line (six parts) into `header`;
+// returns what is wrong, or "" when all is well.
+std::string v1Addresses(const std::vector<std::string>& parts, InboundHeader& header)
+{
+	int family = 0;
+	if (parts[1] == "TCP4")
+		family = AF_INET;
+	else if (parts[1] == "TCP6")
+		family = AF_INET6;
+	else
+		return "v1: unknown protocol \"" + parts[1] + "\" (TCP4, TCP6 or UNKNOWN)";
+	Poco::Net::IPAddress source, destination;
+	if (!canonicalAddress(parts[2], family, source))
+		return "v1: source \"" + parts[2] + "\" is not a canonical " + parts[1] + " address";
+	if (!canonicalAddress(parts[3], family, destination))
+		return "v1: destination \"" + parts[3] + "\" is not a canonical " + parts[1] + " address";
+	std::uint16_t sourcePort = 0, destinationPort = 0;
+	if (!port(parts[4], sourcePort))
+		return "v1: source port \"" + parts[4] + "\" is not 0-65535 without leading zeros";
+	if (!port(parts[5], destinationPort))
+		return "v1: destination port \"" + parts[5] + "\" is not 0-65535 without leading zeros";
+	header.command = InboundHeader::Command::PROXY;
+	header.source = Poco::Net::SocketAddress(source, sourcePort);
+	header.destination = Poco::Net::SocketAddress(destination, destinationPort);
+	return std::string();
+}
+
+InboundParse parseV1(const unsigned char* p, std::size_t size)
+{
+	std::size_t end = 0;
+	if (std::optional<InboundParse> verdict = v1LineEnd(p, size, end))
+		return *verdict;
 	std::string line(reinterpret_cast<const char*>(p), end);
 	std::vector<std::string> parts = splitSpaces(line);
 	InboundParse parse = result(Status::COMPLETE);
@@ -109,32 +147,96 @@ InboundParse parseV1(const unsigned char* p, std::size_t size)
 	}
 	if (parts.size() != 6)
 		return result(Status::INVALID, "v1: expected \"PROXY TCP4|TCP6 <src> <dst> <sport> <dport>\" with single spaces");
-	int family = 0;
-	if (parts[1] == "TCP4")
-		family = AF_INET;
-	else if (parts[1] == "TCP6")
-		family = AF_INET6;
-	else
-		return result(Status::INVALID, "v1: unknown protocol \"" + parts[1] + "\" (TCP4, TCP6 or UNKNOWN)");
-	Poco::Net::IPAddress source, destination;
-	if (!canonicalAddress(parts[2], family, source))
-		return result(Status::INVALID, "v1: source \"" + parts[2] + "\" is not a canonical " + parts[1] + " address");
-	if (!canonicalAddress(parts[3], family, destination))
-		return result(Status::INVALID, "v1: destination \"" + parts[3] + "\" is not a canonical " + parts[1] + " address");
-	std::uint16_t sourcePort = 0, destinationPort = 0;
-	if (!port(parts[4], sourcePort))
-		return result(Status::INVALID, "v1: source port \"" + parts[4] + "\" is not 0-65535 without leading zeros");
-	if (!port(parts[5], destinationPort))
-		return result(Status::INVALID, "v1: destination port \"" + parts[5] + "\" is not 0-65535 without leading zeros");
-	parse.header.command = InboundHeader::Command::PROXY;
-	parse.header.source = Poco::Net::SocketAddress(source, sourcePort);
-	parse.header.destination = Poco::Net::SocketAddress(destination, destinationPort);
+	std::string error = v1Addresses(parts, parse.header);
+	if (!error.empty())
+		return result(Status::INVALID, error);
 	return parse;
 }
 
 std::uint16_t be16(const unsigned char* p)
 {
 	return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+
+// The length of the address block for a v2 family byte (`addressLength`); returns what is wrong
+// (an unknown family, or a non-TCP one for PROXY), or "" when all is well.
+std::string v2AddressLength(unsigned char family, unsigned command, std::size_t& addressLength)
+{
+	switch (family)
+	{
+	case 0x00: addressLength = 0; break;
+	case 0x11: addressLength = 12; break;
+	case 0x21: addressLength = 36; break;
+	case 0x12: case 0x22: case 0x31: case 0x32:
+		if (command == 1)
+			return "v2: family 0x" + std::string(1, "0123456789abcdef"[family >> 4])
+				+ std::string(1, "0123456789abcdef"[family & 15]) + " is not TCP";
+		break;
+	default:
+		return "v2: unknown address family byte " + std::to_string(family);
+	}
+	return std::string();
+}
+
+// The addresses at `a` of a PROXY command into `header`: TCP over IPv4 or IPv6, else UNKNOWN.
+void v2Addresses(const unsigned char* a, unsigned char family, InboundHeader& header)
+{
+	if (family == 0x11)
+	{
+		header.source = Poco::Net::SocketAddress(Poco::Net::IPAddress(a, 4), be16(a + 8));
+		header.destination = Poco::Net::SocketAddress(Poco::Net::IPAddress(a + 4, 4), be16(a + 10));
+		header.command = InboundHeader::Command::PROXY;
+	}
+	else if (family == 0x21)
+	{
+		header.source = Poco::Net::SocketAddress(Poco::Net::IPAddress(a, 16), be16(a + 32));
+		header.destination = Poco::Net::SocketAddress(Poco::Net::IPAddress(a + 16, 16), be16(a + 34));
+		header.command = InboundHeader::Command::PROXY;
+	}
+	else
+		header.command = InboundHeader::Command::UNKNOWN;
+}
+
+// The TLVs from `at` to the header's end: each type, 16-bit length and value, filling the rest
+// exactly. Keeps all but NOOP in `header`; `crcAt` gets the CRC32C value's offset (0: none).
+// Returns what is wrong, or "" when all is well.
+std::string v2Tlvs(const unsigned char* p, std::size_t at, InboundHeader& header, std::size_t& crcAt)
+{
+	crcAt = 0;
+	while (at < header.length)
+	{
+		if (header.length - at < 3)
+			return "v2: " + std::to_string(header.length - at) + " stray bytes after the TLVs";
+		unsigned char type = p[at];
+		std::size_t valueLength = be16(p + at + 1);
+		if (at + 3 + valueLength > header.length)
+			return "v2: TLV type " + std::to_string(type) + " runs past the header";
+		if (type == TlvType::CRC32C)
+		{
+			if (valueLength != 4)
+				return "v2: CRC32C TLV of " + std::to_string(valueLength) + " bytes, not 4";
+			if (crcAt)
+				return "v2: two CRC32C TLVs";
+			crcAt = at + 3;
+		}
+		if (type == TlvType::UNIQUE_ID && valueLength > 128)
+			return "v2: UNIQUE_ID of " + std::to_string(valueLength) + " bytes, more than 128";
+		if (type != TlvType::NOOP)
+			header.tlvs.push_back({type, std::string(reinterpret_cast<const char*>(p + at + 3), valueLength)});
+		at += 3 + valueLength;
+	}
+	return std::string();
+}
+
+// True if the CRC32C value at `crcAt` matches the `length` bytes of the header with it zeroed.
+bool v2CrcMatches(const unsigned char* p, std::size_t length, std::size_t crcAt)
+{
+	std::string copy(reinterpret_cast<const char*>(p), length);
+	std::memset(&copy[crcAt], 0, 4);
+	std::uint32_t expected = ProxyHeader::crc32c(copy.data(), copy.size());
+	std::uint32_t received = (std::uint32_t(p[crcAt]) << 24) | (std::uint32_t(p[crcAt + 1]) << 16)
+		| (std::uint32_t(p[crcAt + 2]) << 8) | std::uint32_t(p[crcAt + 3]);
+	return expected == received;
 }
 
 InboundParse parseV2(const unsigned char* p, std::size_t size)
@@ -159,19 +261,9 @@ InboundParse parseV2(const unsigned char* p, std::size_t size)
 	header.version = 2;
 	header.length = 16 + length;
 	std::size_t addressLength = 0;
-	switch (family)
-	{
-	case 0x00: addressLength = 0; break;
-	case 0x11: addressLength = 12; break;
-	case 0x21: addressLength = 36; break;
-	case 0x12: case 0x22: case 0x31: case 0x32:
-		if (command == 1)
-			return result(Status::INVALID, "v2: family 0x" + std::string(1, "0123456789abcdef"[family >> 4])
-				+ std::string(1, "0123456789abcdef"[family & 15]) + " is not TCP");
-		break;
-	default:
-		return result(Status::INVALID, "v2: unknown address family byte " + std::to_string(family));
-	}
+	std::string error = v2AddressLength(family, command, addressLength);
+	if (!error.empty())
+		return result(Status::INVALID, error);
 	if (command == 0)
 	{
 		header.command = InboundHeader::Command::LOCAL; // addresses and TLVs are ignored (spec 2.2)
@@ -179,57 +271,13 @@ InboundParse parseV2(const unsigned char* p, std::size_t size)
 	}
 	if (length < addressLength)
 		return result(Status::INVALID, "v2: length " + std::to_string(length) + " is too short for the addresses");
-	const unsigned char* a = p + 16;
-	if (family == 0x11)
-	{
-		header.source = Poco::Net::SocketAddress(Poco::Net::IPAddress(a, 4), be16(a + 8));
-		header.destination = Poco::Net::SocketAddress(Poco::Net::IPAddress(a + 4, 4), be16(a + 10));
-		header.command = InboundHeader::Command::PROXY;
-	}
-	else if (family == 0x21)
-	{
-		header.source = Poco::Net::SocketAddress(Poco::Net::IPAddress(a, 16), be16(a + 32));
-		header.destination = Poco::Net::SocketAddress(Poco::Net::IPAddress(a + 16, 16), be16(a + 34));
-		header.command = InboundHeader::Command::PROXY;
-	}
-	else
-		header.command = InboundHeader::Command::UNKNOWN;
-
-	// The TLVs: each type, 16-bit length and value, filling the rest exactly.
-	std::size_t at = 16 + addressLength;
+	v2Addresses(p + 16, family, header);
 	std::size_t crcAt = 0;
-	while (at < header.length)
-	{
-		if (header.length - at < 3)
-			return result(Status::INVALID, "v2: " + std::to_string(header.length - at) + " stray bytes after the TLVs");
-		unsigned char type = p[at];
-		std::size_t valueLength = be16(p + at + 1);
-		if (at + 3 + valueLength > header.length)
-			return result(Status::INVALID, "v2: TLV type " + std::to_string(type) + " runs past the header");
-		if (type == TlvType::CRC32C)
-		{
-			if (valueLength != 4)
-				return result(Status::INVALID, "v2: CRC32C TLV of " + std::to_string(valueLength) + " bytes, not 4");
-			if (crcAt)
-				return result(Status::INVALID, "v2: two CRC32C TLVs");
-			crcAt = at + 3;
-		}
-		if (type == TlvType::UNIQUE_ID && valueLength > 128)
-			return result(Status::INVALID, "v2: UNIQUE_ID of " + std::to_string(valueLength) + " bytes, more than 128");
-		if (type != TlvType::NOOP)
-			header.tlvs.push_back({type, std::string(reinterpret_cast<const char*>(p + at + 3), valueLength)});
-		at += 3 + valueLength;
-	}
-	if (crcAt)
-	{
-		std::string copy(reinterpret_cast<const char*>(p), header.length);
-		std::memset(&copy[crcAt], 0, 4);
-		std::uint32_t expected = ProxyHeader::crc32c(copy.data(), copy.size());
-		std::uint32_t received = (std::uint32_t(p[crcAt]) << 24) | (std::uint32_t(p[crcAt + 1]) << 16)
-			| (std::uint32_t(p[crcAt + 2]) << 8) | std::uint32_t(p[crcAt + 3]);
-		if (expected != received)
-			return result(Status::INVALID, "v2: CRC32C does not match");
-	}
+	error = v2Tlvs(p, 16 + addressLength, header, crcAt);
+	if (!error.empty())
+		return result(Status::INVALID, error);
+	if (crcAt && !v2CrcMatches(p, header.length, crcAt))
+		return result(Status::INVALID, "v2: CRC32C does not match");
 	return parse;
 }
 
