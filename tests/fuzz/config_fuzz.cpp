@@ -2,7 +2,7 @@
 // the key rules, -D overrides).
 //
 // Input: the JSON text of a configuration file, optionally followed by `-D` arguments, each
-// after a NUL byte: `{"bindAddr": ":1"}\0targets=10.0.0.1:22\0updateInterval=5`. (A raw NUL in
+// after a NUL byte: `{"bindAddr": ":1"}\0targets=198.18.0.1:22\0updateInterval=5`. (A raw NUL in
 // a JSON text is only ever a syntax error, so nothing is lost by splitting there.)
 //
 // Properties:

@@ -288,7 +288,7 @@ bool decoderSelfCheck()
 	bool ok = decodeV1("PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n", h).empty()
 		&& h.familyByte == 0x11 && h.source[0] == 192 && h.source[3] == 1 && h.destination[3] == 11
 		&& h.sourcePort == 56324 && h.destinationPort == 443;
-	ok = ok && decodeV1("PROXY TCP6 2001:db8::1 ::ffff:10.0.0.1 0 65535\r\n", h).empty()
+	ok = ok && decodeV1("PROXY TCP6 2001:db8::1 ::ffff:198.18.0.1 0 65535\r\n", h).empty()
 		&& h.source[0] == 0x20 && h.source[15] == 1 && h.destination[10] == 0xff && h.destination[15] == 1
 		&& h.sourcePort == 0 && h.destinationPort == 65535;
 	ok = ok && decodeV1("PROXY TCP6 :: 1:0:0:2:: 1 2\r\n", h).empty() && h.destination[1] == 1 && h.destination[7] == 2;
@@ -307,7 +307,7 @@ bool decoderSelfCheck()
 		"PROXY TCP6 ::1 1:0::1 1 2\r\n",
 		"PROXY TCP6 ::1 ::1::2 1 2\r\n",
 		"PROXY TCP6 ::1 :1:2:3:4:5:6:7 1 2\r\n",
-		"PROXY TCP6 ::1 2001:db8::10.0.0.1 1 2\r\n",
+		"PROXY TCP6 ::1 2001:db8::198.18.0.1 1 2\r\n",
 		"PROXY TCP6 ::1 12345::1 1 2\r\n",
 		"PROXY UNKNOWN\r\n",
 	};

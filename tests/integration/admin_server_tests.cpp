@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string A = "10.0.0.1:1", B = "10.0.0.2:1";
+const std::string A = "198.18.0.1:1", B = "198.18.0.2:1";
 
 struct Reply
 {

@@ -56,8 +56,8 @@ BOOST_AUTO_TEST_CASE(parses_dns_name_target)
 
 BOOST_AUTO_TEST_CASE(accepts_port_bounds)
 {
-	BOOST_TEST(Endpoint::parseTarget("10.0.0.1:1").port() == 1);
-	BOOST_TEST(Endpoint::parseTarget("10.0.0.1:65535").port() == 65535);
+	BOOST_TEST(Endpoint::parseTarget("198.18.0.1:1").port() == 1);
+	BOOST_TEST(Endpoint::parseTarget("198.18.0.1:65535").port() == 65535);
 }
 
 BOOST_AUTO_TEST_CASE(listen_forms)
@@ -73,13 +73,13 @@ BOOST_AUTO_TEST_CASE(listen_forms)
 
 BOOST_AUTO_TEST_CASE(rejects_port_problems)
 {
-	BOOST_TEST(rejection("10.0.0.1:0", false).find("out of range") != std::string::npos);
-	BOOST_TEST(rejection("10.0.0.1:65536", false).find("out of range") != std::string::npos);
-	BOOST_TEST(rejection("10.0.0.1:123456", false).find("out of range") != std::string::npos);
-	BOOST_TEST(rejection("10.0.0.1:ssh", false).find("not a number") != std::string::npos);
-	BOOST_TEST(rejection("10.0.0.1:-1", false).find("not a number") != std::string::npos);
-	BOOST_TEST(rejection("10.0.0.1:", false).find("port is missing") != std::string::npos);
-	BOOST_TEST(rejection("10.0.0.1", false).find("port is missing") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:0", false).find("out of range") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:65536", false).find("out of range") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:123456", false).find("out of range") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:ssh", false).find("not a number") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:-1", false).find("not a number") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:", false).find("port is missing") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1", false).find("port is missing") != std::string::npos);
 	BOOST_TEST(rejection("[::1]", false).find("expected ':port'") != std::string::npos);
 }
 
@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(rejects_host_problems)
 	BOOST_TEST(rejection("bad_host!:22", false).find("not a valid host name") != std::string::npos);
 	BOOST_TEST(rejection("-lead.example:22", false).find("not a valid host name") != std::string::npos);
 	BOOST_TEST(rejection("a..b:22", false).find("not a valid host name") != std::string::npos);
-	BOOST_TEST(rejection(" 10.0.0.1:22", false).find("spaces") != std::string::npos);
+	BOOST_TEST(rejection(" 198.18.0.1:22", false).find("spaces") != std::string::npos);
 	BOOST_TEST(rejection(std::string(64, 'a') + ".example:22", false).find("not a valid host name") != std::string::npos);
 }
 
@@ -107,12 +107,12 @@ BOOST_AUTO_TEST_CASE(rejects_a_nul_byte_inside_the_address)
 	const std::string nulInLiteral("[::1\0x]:22", 10);
 	BOOST_TEST(rejection(nulInLiteral, false).find("NUL byte") != std::string::npos);
 	BOOST_TEST(rejection(nulInLiteral, true).find("NUL byte") != std::string::npos);
-	BOOST_TEST(rejection(std::string("10.0.0.1\0:22", 11), false).find("NUL byte") != std::string::npos);
+	BOOST_TEST(rejection(std::string("198.18.0.1\0:22", 11), false).find("NUL byte") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(rejection_quotes_the_input)
 {
-	BOOST_TEST(rejection("10.0.0.1:99999", true).find("'10.0.0.1:99999'") != std::string::npos);
+	BOOST_TEST(rejection("198.18.0.1:99999", true).find("'198.18.0.1:99999'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(equality_ignores_name_case_and_ipv6_spelling)

@@ -35,14 +35,14 @@ BOOST_AUTO_TEST_CASE(v1_tcp6_uses_compressed_addresses)
 
 BOOST_AUTO_TEST_CASE(v1_sends_ipv4_mapped_clients_as_tcp4)
 {
-	BOOST_TEST(ProxyHeader::v1(SocketAddress("::ffff:10.1.2.3", 4000), SocketAddress("::ffff:10.9.9.9", 8080))
-		== "PROXY TCP4 10.1.2.3 10.9.9.9 4000 8080\r\n");
+	BOOST_TEST(ProxyHeader::v1(SocketAddress("::ffff:198.18.2.3", 4000), SocketAddress("::ffff:198.18.9.9", 8080))
+		== "PROXY TCP4 198.18.2.3 198.18.9.9 4000 8080\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(v1_mixed_families_are_sent_as_tcp6)
 {
-	BOOST_TEST(ProxyHeader::v1(SocketAddress("10.1.2.3", 4000), SocketAddress("2001:db8::2", 80))
-		== "PROXY TCP6 ::ffff:10.1.2.3 2001:db8::2 4000 80\r\n");
+	BOOST_TEST(ProxyHeader::v1(SocketAddress("198.18.2.3", 4000), SocketAddress("2001:db8::2", 80))
+		== "PROXY TCP6 ::ffff:198.18.2.3 2001:db8::2 4000 80\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(v2_tcp4_is_byte_exact)

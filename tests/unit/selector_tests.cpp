@@ -11,7 +11,7 @@ namespace {
 
 Config::Settings settings(const std::string& extra = std::string())
 {
-	return *Config::SettingsLoader::loadText("{\"bindAddr\": \":1\", \"targets\": [\"10.0.0.1:1\", \"10.0.0.2:1\", \"10.0.0.3:1\"],"
+	return *Config::SettingsLoader::loadText("{\"bindAddr\": \":1\", \"targets\": [\"198.18.0.1:1\", \"198.18.0.2:1\", \"198.18.0.3:1\"],"
 		" \"updateInterval\": 1" + extra + "}", "t.json", {}).settings;
 }
 

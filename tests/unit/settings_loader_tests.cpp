@@ -132,13 +132,13 @@ BOOST_AUTO_TEST_CASE(rejects_empty_target_list)
 
 BOOST_AUTO_TEST_CASE(rejects_duplicate_targets_even_when_spelled_differently)
 {
-	expectInvalid(document("", "[\"10.0.0.1:22\", \"[::1]:22\", \"[0::1]:22\"]"), "targets", "listed twice (elements 2 and 3)");
+	expectInvalid(document("", "[\"198.18.0.1:22\", \"[::1]:22\", \"[0::1]:22\"]"), "targets", "listed twice (elements 2 and 3)");
 	expectInvalid(document("", "[\"Relay.example:22\", \"relay.example:22\"]"), "targets", "listed twice");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_bad_addresses_naming_the_element)
 {
-	expectInvalid(document("", "[\"10.0.0.1:22\", \"10.0.0.2\"]"), "targets", "element 2: '10.0.0.2' is not a valid host:port (the port is missing");
+	expectInvalid(document("", "[\"198.18.0.1:22\", \"198.18.0.2\"]"), "targets", "element 2: '198.18.0.2' is not a valid host:port (the port is missing");
 	expectInvalid("{\"bindAddr\": \"8080\", \"targets\": [\"1.2.3.4:5\"], \"updateInterval\": 1}", "bindAddr", "port is missing");
 }
 
@@ -409,7 +409,7 @@ BOOST_AUTO_TEST_CASE(logging_must_be_an_object)
 BOOST_AUTO_TEST_CASE(overrides_win_over_the_file)
 {
 	LoadResult result = load(document(", \"proxyProtocol\": \"v1\""),
-		{{"updateInterval", "2.5"}, {"proxyProtocol", "v2"}, {"targets", "10.0.0.1:1, [::1]:2"}, {"proxyProtocol", ""}});
+		{{"updateInterval", "2.5"}, {"proxyProtocol", "v2"}, {"targets", "198.18.0.1:1, [::1]:2"}, {"proxyProtocol", ""}});
 	const Settings& s = *result.settings;
 	BOOST_TEST(s.updateInterval.count() == 2500);
 	BOOST_TEST((s.proxyProtocol == ProxyProtocol::NONE)); // the later -D wins
@@ -419,8 +419,8 @@ BOOST_AUTO_TEST_CASE(overrides_win_over_the_file)
 
 BOOST_AUTO_TEST_CASE(override_accepts_a_json_array_for_targets)
 {
-	LoadResult result = load(document(), {{"targets", "[\"10.0.0.9:9\"]"}});
-	BOOST_TEST(result.settings->targets.at(0).toString() == "10.0.0.9:9");
+	LoadResult result = load(document(), {{"targets", "[\"198.18.0.9:9\"]"}});
+	BOOST_TEST(result.settings->targets.at(0).toString() == "198.18.0.9:9");
 }
 
 BOOST_AUTO_TEST_CASE(override_can_supply_a_required_key)
