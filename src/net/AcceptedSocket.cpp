@@ -3,8 +3,10 @@
 namespace ForwardOptimal {
 namespace Net {
 
-AcceptedSocketImpl::AcceptedSocketImpl(poco_socket_t fd):
-	Poco::Net::StreamSocketImpl(fd)
+AcceptedSocketImpl::AcceptedSocketImpl(poco_socket_t fd, const Poco::Net::SocketAddress& peer):
+	Poco::Net::StreamSocketImpl(fd),
+	_peer(peer),
+	_source(MappedAddress::of(peer.addr()))
 {
 }
 

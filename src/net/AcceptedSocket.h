@@ -1,6 +1,9 @@
 #pragma once
 
+#include "net/MappedAddress.h"
 #include "net/SourceLimiter.h"
+
+#include "Poco/Net/SocketAddress.h"
 
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/StreamSocketImpl.h"
@@ -19,10 +22,19 @@ namespace Net {
 class AcceptedSocketImpl: public Poco::Net::StreamSocketImpl
 {
 public:
-	explicit AcceptedSocketImpl(poco_socket_t fd);
+	AcceptedSocketImpl(poco_socket_t fd, const Poco::Net::SocketAddress& peer);
+		/// `peer` is the address accept() returned. It stays known after the client resets:
+		/// getpeername() then fails (ENOTCONN), although the bytes the client sent before
+		/// its reset (a balancer's LOCAL header, say) are still there to read.
 
 	static AcceptedSocketImpl* of(const Poco::Net::StreamSocket& socket);
 		/// The impl of `socket` if a Listener accepted it, else null.
+
+	const Poco::Net::SocketAddress& peer() const { return _peer; }
+		/// The client's address and port as accept() returned them.
+
+	const std::optional<MappedAddress>& source() const { return _source; }
+		/// The client's address for trust and per-source checks; empty if it is not IP.
 
 	void hold(SourceLimiter::Lease lease) { _lease = std::move(lease); }
 		/// Keeps `lease` for as long as this socket lives, or until takeLease().
@@ -38,6 +50,8 @@ public:
 		/// On the session thread: whether the accept filter found a trusted balancer.
 
 private:
+	Poco::Net::SocketAddress _peer;
+	std::optional<MappedAddress> _source;
 	SourceLimiter::Lease _lease;
 	bool _balancer = false;
 };

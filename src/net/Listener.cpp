@@ -75,7 +75,7 @@ public:
 			error(code);
 		}
 		clientAddr = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&peer), length);
-		return new AcceptedSocketImpl(fd);
+		return new AcceptedSocketImpl(fd, clientAddr);
 	}
 
 private:

@@ -1,5 +1,7 @@
 #include "proxy/AccessLog.h"
 
+#include "net/AcceptedSocket.h"
+
 #include "Poco/Exception.h"
 #include "Poco/JSON/Object.h"
 
@@ -172,7 +174,9 @@ void AccessLog::refusedAtAccept(const Config::Settings& settings, const Poco::Ne
 	if (!enabled(settings))
 		return;
 	SessionRecord record;
-	try
+	if (const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(client))
+		record.clientAddress = pImpl->peer();
+	else try
 	{
 		record.clientAddress = client.peerAddress();
 	}

@@ -46,6 +46,8 @@ void sendAll(Poco::Net::StreamSocket& socket, const std::string& bytes)
 // thread no session boundary would catch the exception).
 std::string peerOf(const Poco::Net::StreamSocket& client)
 {
+	if (const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(client))
+		return pImpl->peer().toString();
 	try
 	{
 		return client.peerAddress().toString();
@@ -67,6 +69,14 @@ Poco::Net::SocketAddress peerAddressOf(const Poco::Net::StreamSocket& socket)
 	{
 		return Poco::Net::SocketAddress();
 	}
+}
+
+// The client's address as accept() returned it, else its peer name.
+Poco::Net::SocketAddress clientPeer(const Poco::Net::StreamSocket& client)
+{
+	if (const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(client))
+		return pImpl->peer();
+	return peerAddressOf(client);
 }
 
 } // namespace
@@ -198,7 +208,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	bool admitted = readInboundHeader(pRuntime->settings(), client);
 	if (_accessLog)
 	{
-		_record.clientAddress = _addressesKnown ? _clientAddress : peerAddressOf(client);
+		_record.clientAddress = _addressesKnown ? _clientAddress : clientPeer(client);
 		_record.uniqueId = _uniqueId;
 	}
 	if (!admitted)
@@ -351,9 +361,10 @@ const Poco::Net::SocketAddress& ForwardConnection::clientAddress()
 {
 	if (!_addressesKnown)
 	{
-		// Asked only when needed (a header to send, a debug line): two system calls, and a
-		// client already reset throws here, as before.
-		_clientAddress = socket().peerAddress();
+		// Asked only when needed (a header to send, a debug line). The address accept()
+		// returned when there is one: getpeername() fails once the client has reset.
+		const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(socket());
+		_clientAddress = pImpl ? pImpl->peer() : socket().peerAddress();
 		_localAddress = socket().address();
 		_addressesKnown = true;
 	}

@@ -91,19 +91,6 @@ bool InboundProxy::trusted(const Config::Settings& settings, const Net::MappedAd
 }
 
 
-bool InboundProxy::trusted(const Config::Settings& settings, int connectedSocket)
-{
-	if (settings.acceptProxyProtocol == Config::AcceptProxy::NONE)
-		return false; // no system call when the feature is off
-	sockaddr_storage peer{};
-	socklen_t length = sizeof peer;
-	if (::getpeername(connectedSocket, reinterpret_cast<sockaddr*>(&peer), &length) != 0)
-		return false;
-	std::optional<Net::MappedAddress> address = Net::MappedAddress::of(reinterpret_cast<const sockaddr*>(&peer));
-	return address && trusted(settings, *address);
-}
-
-
 ProxyProtocol::Accept InboundProxy::accept(Config::AcceptProxy mode)
 {
 	switch (mode)

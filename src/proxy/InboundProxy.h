@@ -31,9 +31,6 @@ public:
 	static bool trusted(const Config::Settings& settings, const Net::MappedAddress& peer);
 		/// True if inbound PROXY is on and `peer` is in trustedProxies.
 
-	static bool trusted(const Config::Settings& settings, int connectedSocket);
-		/// The same for a socket's peer; false if it cannot be read.
-
 	static ProxyProtocol::Accept accept(Config::AcceptProxy mode);
 		/// The parser's mode for a setting; "" (off, after a reload) accepts either version.
 

@@ -83,13 +83,16 @@ public:
 		const Config::Settings& settings = pRuntime->settings();
 		// A trusted balancer is not limited by its own address: its session counts the
 		// client its PROXY header names (ForwardConnection::readInboundHeader).
-		if (InboundProxy::trusted(settings, pImpl->sockfd()))
+		// The address accept() returned, not getpeername(): a balancer's check that sends its
+		// LOCAL header and resets at once has no peer name any more by now.
+		const std::optional<Net::MappedAddress>& source = pImpl->source();
+		if (source && InboundProxy::trusted(settings, *source))
 		{
 			pImpl->markBalancer();
 			return true;
 		}
 		unsigned limit = settings.maxConnectionsPerSource;
-		Net::SourceLimiter::Lease lease = _context.sources.acquire(pImpl->sockfd(), limit);
+		Net::SourceLimiter::Lease lease = source ? _context.sources.acquire(*source, limit) : Net::SourceLimiter::Lease();
 		if (!lease)
 		{
 			Poco::Net::StreamSocket client(socket); // shares the descriptor: the reset closes it

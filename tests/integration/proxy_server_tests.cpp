@@ -1,4 +1,8 @@
 #include "config/SettingsLoader.h"
+#include "net/AcceptedSocket.h"
+#include "net/Listener.h"
+#include "proxy/InboundProxy.h"
+#include "proxyprotocol/ProxyHeader.h"
 #include "health/HealthMonitor.h"
 #include "proxy/ProxyServer.h"
 #include "proxy/Runtime.h"
@@ -13,6 +17,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <list>
 #include <memory>
 #include <vector>
@@ -389,6 +395,43 @@ BOOST_AUTO_TEST_CASE(idle_relay_threads_above_the_minimum_exit_after_the_idle_ti
 	BOOST_TEST(waitFor([&] { return echoCounters.activeSessions == 0; }, 10s));
 	BOOST_TEST(waitFor([&] { return threadCount() <= before + 2; }, 30s),
 		"threads: " << threadCount() << ", before the burst: " << before);
+}
+
+// A load balancer's check sends its LOCAL header and resets at once (HAProxy's `check` with
+// send-proxy-v2 does: 16 bytes, then RST). By the time the accept filter and the session look
+// at such a socket, getpeername() fails; the address accept() returned must still decide
+// trust, and the header sent before the reset must still be read: counted as proxy_local, not
+// served as a direct client whose bytes go upstream. The reset comes before the accept here
+// (the listener is not accepting yet), so the order is the one that used to fail.
+BOOST_AUTO_TEST_CASE(a_balancer_check_that_resets_after_its_local_header_is_still_trusted_and_read)
+{
+	Poco::Net::ServerSocket listener = Net::Listener::listen(Config::Endpoint::parseListen("127.0.0.1:0"), 16);
+	Poco::Net::SocketAddress clientAddress;
+	{
+		Poco::Net::StreamSocket check(Poco::Net::SocketAddress::IPv4);
+		check.connect(listener.address(), Poco::Timespan(5, 0));
+		clientAddress = check.address();
+		std::string header = ProxyProtocol::ProxyHeader::v2Local();
+		check.sendBytes(header.data(), static_cast<int>(header.size()));
+		check.setLinger(true, 0);
+		check.close(); // RST
+	}
+	Poco::Thread::sleep(100); // the reset reaches the accepted connection before accept()
+	Poco::Net::SocketAddress acceptedFrom;
+	Poco::Net::StreamSocket accepted = listener.acceptConnection(acceptedFrom);
+	const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(accepted);
+	BOOST_TEST_REQUIRE(pImpl != nullptr);
+	BOOST_TEST(pImpl->peer().toString() == clientAddress.toString());
+	sockaddr_storage name{};
+	socklen_t length = sizeof name;
+	BOOST_TEST_MESSAGE("getpeername on the reset socket: " << (::getpeername(accepted.impl()->sockfd(), reinterpret_cast<sockaddr*>(&name), &length) == 0 ? "works" : std::strerror(errno)));
+	BOOST_TEST_REQUIRE(pImpl->source().has_value());
+	Config::Settings settings = settingsFor("127.0.0.1:0", ", \"acceptProxyProtocol\": \"any\", \"trustedProxies\": [\"127.0.0.0/8\"]");
+	BOOST_TEST(Proxy::InboundProxy::trusted(settings, *pImpl->source()));
+	Proxy::InboundProxy::Result read = Proxy::InboundProxy::read(accepted.impl()->sockfd(), ProxyProtocol::Accept::ANY,
+		std::chrono::milliseconds(3000));
+	BOOST_TEST_REQUIRE(read.refusal.has_value(), read.reason);
+	BOOST_TEST(static_cast<int>(*read.refusal) == static_cast<int>(Stats::Refusal::PROXY_LOCAL), read.reason);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
