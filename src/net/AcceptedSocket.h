@@ -5,6 +5,11 @@
 
 #include "Poco/Net/SocketAddress.h"
 
+#include <memory>
+#include <optional>
+
+#include <netinet/in.h>
+
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/StreamSocketImpl.h"
 
@@ -22,16 +27,30 @@ namespace Net {
 class AcceptedSocketImpl: public Poco::Net::StreamSocketImpl
 {
 public:
-	AcceptedSocketImpl(poco_socket_t fd, const Poco::Net::SocketAddress& peer);
+	AcceptedSocketImpl(poco_socket_t fd, const sockaddr* pPeer, socklen_t peerLength,
+		std::shared_ptr<const Poco::Net::SocketAddress> pLocal = nullptr, bool inheritsOptions = false);
 		/// `peer` is the address accept() returned. It stays known after the client resets:
 		/// getpeername() then fails (ENOTCONN), although the bytes the client sent before
-		/// its reset (a balancer's LOCAL header, say) are still there to read.
+		/// its reset (a balancer's LOCAL header, say) are still there to read. `local` is the
+		/// listener's own address when it is bound to one (not a wildcard): then it is this
+		/// socket's local address too. `inheritsOptions`: the listener has TCP_NODELAY and
+		/// SO_KEEPALIVE set, so this socket has them from accept().
+
+	Poco::Net::SocketAddress address() override;
+		/// The local address: the listener's, when known, else getsockname() as POCO's.
+
+	Poco::Net::SocketAddress peerAddress() override;
+		/// The address accept() returned: no getpeername(), and still known after a reset.
+
+	void setRawOption(int level, int option, const void* value, poco_socklen_t length) override;
+		/// As POCO's, except that TCP_NODELAY on, which the socket inherited from the listener
+		/// (TCPServer sets it on every client it accepts), costs no system call.
+
+	bool inheritsOptions() const { return _inherits; }
+		/// TCP_NODELAY and SO_KEEPALIVE are on from accept(): a session need not set them.
 
 	static AcceptedSocketImpl* of(const Poco::Net::StreamSocket& socket);
 		/// The impl of `socket` if a Listener accepted it, else null.
-
-	const Poco::Net::SocketAddress& peer() const { return _peer; }
-		/// The client's address and port as accept() returned them.
 
 	const std::optional<MappedAddress>& source() const { return _source; }
 		/// The client's address for trust and per-source checks; empty if it is not IP.
@@ -50,7 +69,16 @@ public:
 		/// On the session thread: whether the accept filter found a trusted balancer.
 
 private:
-	Poco::Net::SocketAddress _peer;
+	// Kept as the bytes accept() returned, not a Poco::Net::SocketAddress (a heap object):
+	// every idle session holds one of these.
+	union
+	{
+		sockaddr_in v4;
+		sockaddr_in6 v6;
+	} _peer;
+	socklen_t _peerLength;
+	std::shared_ptr<const Poco::Net::SocketAddress> _pLocal;  // the listener's, shared
+	bool _inherits;
 	std::optional<MappedAddress> _source;
 	SourceLimiter::Lease _lease;
 	bool _balancer = false;

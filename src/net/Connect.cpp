@@ -6,18 +6,40 @@
 #include <cstdio>
 #include <cstring>
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 namespace ForwardOptimal {
 namespace Net {
 
+namespace {
+
+// The errno of a connect() that did not complete at once, after waiting up to `timeout` for it.
+int finishConnect(int fd, std::chrono::milliseconds timeout)
+{
+	pollfd entry{fd, POLLOUT, 0};
+	int ready;
+	do
+		ready = ::poll(&entry, 1, static_cast<int>(timeout.count()));
+	while (ready < 0 && errno == EINTR);
+	int error = 0;
+	socklen_t length = sizeof error;
+	if (ready == 0)
+		return ETIMEDOUT;
+	if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+		return errno;
+	return error;
+}
+
+} // namespace
+
+
 Connected connect(const Poco::Net::SocketAddress& address, std::chrono::milliseconds timeout)
 {
 	Connected result;
-	int fd = ::socket(address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	int fd = ::socket(address.af(), SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (fd < 0)
 	{
 		result.error = errno;
@@ -25,23 +47,24 @@ Connected connect(const Poco::Net::SocketAddress& address, std::chrono::millisec
 		return result;
 	}
 	Poco::Net::StreamSocket socket(new Poco::Net::StreamSocketImpl(fd)); // owns fd from here
+	// A blocking connect bounded by SO_SNDTIMEO (Linux ends it with EINPROGRESS when the time
+	// is up): on the session's path that is one system call where a non-blocking connect
+	// needs four more (poll, SO_ERROR, and two fcntl back to blocking). The send timeout stays:
+	// a PROXY header's blocking send is then bounded by the same time; the relay does not
+	// block (MSG_DONTWAIT).
+	timeval limit{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+	if (limit.tv_sec == 0 && limit.tv_usec == 0)
+		limit.tv_usec = 1000; // 0 would mean "no timeout"
+	::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+	tune(socket); // before the connect: the same two calls, and the SYN already carries no delay
 	int error = 0;
 	if (::connect(fd, address.addr(), address.length()) != 0)
 	{
 		error = errno;
 		if (error == EINPROGRESS)
-		{
-			pollfd entry{fd, POLLOUT, 0};
-			int ready;
-			do
-				ready = ::poll(&entry, 1, static_cast<int>(timeout.count()));
-			while (ready < 0 && errno == EINTR);
-			socklen_t length = sizeof error;
-			if (ready == 0)
-				error = ETIMEDOUT;
-			else if (ready < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-				error = errno;
-		}
+			error = ETIMEDOUT; // the send timeout ran out
+		else if (error == EINTR)
+			error = finishConnect(fd, timeout); // a signal: the connect goes on, wait for it
 	}
 	if (error != 0)
 	{
@@ -50,8 +73,6 @@ Connected connect(const Poco::Net::SocketAddress& address, std::chrono::millisec
 			+ ": " + address.toString();
 		return result;
 	}
-	::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK); // blocking, as POCO's sockets are
-	tune(socket);
 	result.socket = socket;
 	return result;
 }

@@ -12,7 +12,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -30,6 +33,20 @@ constexpr long ACCEPT_PAUSE_MS = 100;
 class ListeningSocketImpl: public Poco::Net::ServerSocketImpl
 {
 public:
+	/// After listen(): TCP_NODELAY and SO_KEEPALIVE on the listening socket, which every
+	/// accepted socket inherits (Linux copies both into the accepted socket), so no session
+	/// sets them again; and the local address, when the listener is bound to one address, so
+	/// no accepted socket needs getsockname() for it.
+	void prepare()
+	{
+		int on = 1;
+		_inherits = ::setsockopt(sockfd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0
+			&& ::setsockopt(sockfd(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == 0;
+		Poco::Net::SocketAddress local = address();
+		if (!local.host().isWildcard())
+			_pLocal = std::make_shared<const Poco::Net::SocketAddress>(local);
+	}
+
 	bool poll(const Poco::Timespan& timeout, int mode) override
 	{
 		pollfd entry{sockfd(), 0, 0};
@@ -75,7 +92,7 @@ public:
 			error(code);
 		}
 		clientAddr = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&peer), length);
-		return new AcceptedSocketImpl(fd, clientAddr);
+		return new AcceptedSocketImpl(fd, reinterpret_cast<const sockaddr*>(&peer), length, _pLocal, _inherits);
 	}
 
 private:
@@ -99,6 +116,8 @@ private:
 	}
 
 	Stats::LogThrottle _shortageLog{std::chrono::seconds(10)};
+	std::shared_ptr<const Poco::Net::SocketAddress> _pLocal;  // set when bound to one address
+	bool _inherits = false;                           // TCP_NODELAY and SO_KEEPALIVE are set
 };
 
 /// A ServerSocket on a ListeningSocketImpl (the constructor that takes an impl is protected).
@@ -146,6 +165,7 @@ Poco::Net::ServerSocket Listener::listen(const Config::Endpoint& endpoint, int b
 				socket.bind(address, true, false);
 		}
 		socket.listen(backlog);
+		static_cast<ListeningSocketImpl*>(socket.impl())->prepare();
 		return socket;
 	}
 	catch (const Poco::Exception& error)

@@ -1,7 +1,5 @@
 #include "proxy/AccessLog.h"
 
-#include "net/AcceptedSocket.h"
-
 #include "Poco/Exception.h"
 #include "Poco/JSON/Object.h"
 
@@ -13,6 +11,12 @@ namespace ForwardOptimal {
 namespace Proxy {
 
 namespace {
+
+// The client as the line shows it: 0.0.0.0:0 when it was never known (reset before a look).
+std::string clientText(const SessionRecord& record)
+{
+	return record.clientAddress ? record.clientAddress->toString() : std::string("0.0.0.0:0");
+}
 
 const char* proxyHeaderName(Config::ProxyProtocol version)
 {
@@ -116,7 +120,7 @@ std::string AccessLog::text(const SessionRecord& record)
 	std::string line;
 	line.reserve(256);
 	line += "id=" + orDash(record.uniqueId);
-	line += " client=" + record.clientAddress.toString();
+	line += " client=" + clientText(record);
 	line += " target=" + orDash(record.target);
 	line += " upstream=" + (record.upstreamAddress ? record.upstreamAddress->toString() : std::string("-"));
 	line += record.pooled ? " pooled=yes" : " pooled=no";
@@ -136,7 +140,7 @@ std::string AccessLog::json(const SessionRecord& record)
 	using Poco::Dynamic::Var;
 	Poco::JSON::Object object(Poco::JSON_PRESERVE_KEY_ORDER);
 	object.set("id", record.uniqueId.empty() ? Var() : Var(record.uniqueId));
-	object.set("client", record.clientAddress.toString());
+	object.set("client", clientText(record));
 	object.set("target", record.target.empty() ? Var() : Var(record.target));
 	object.set("upstream", record.upstreamAddress ? Var(record.upstreamAddress->toString()) : Var());
 	object.set("pooled", record.pooled);
@@ -174,9 +178,7 @@ void AccessLog::refusedAtAccept(const Config::Settings& settings, const Poco::Ne
 	if (!enabled(settings))
 		return;
 	SessionRecord record;
-	if (const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(client))
-		record.clientAddress = pImpl->peer();
-	else try
+	try
 	{
 		record.clientAddress = client.peerAddress();
 	}

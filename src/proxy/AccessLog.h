@@ -36,7 +36,7 @@ const char* toString(SessionEnd end);
 struct SessionRecord
 {
 	std::string uniqueId;                      /// the session's unique id; empty: none (not yet assigned)
-	Poco::Net::SocketAddress clientAddress;    /// the client, as the session sets it once
+	std::optional<Poco::Net::SocketAddress> clientAddress;  /// the client, as the session sets it once
 	std::string target;                        /// the target as configured; empty: none was used
 	std::optional<Poco::Net::SocketAddress> upstreamAddress;  /// the address the proxy connected to
 	bool pooled = false;                       /// the upstream socket came from the pool

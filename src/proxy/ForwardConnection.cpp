@@ -46,8 +46,6 @@ void sendAll(Poco::Net::StreamSocket& socket, const std::string& bytes)
 // thread no session boundary would catch the exception).
 std::string peerOf(const Poco::Net::StreamSocket& client)
 {
-	if (const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(client))
-		return pImpl->peer().toString();
 	try
 	{
 		return client.peerAddress().toString();
@@ -69,14 +67,6 @@ Poco::Net::SocketAddress peerAddressOf(const Poco::Net::StreamSocket& socket)
 	{
 		return Poco::Net::SocketAddress();
 	}
-}
-
-// The client's address as accept() returned it, else its peer name.
-Poco::Net::SocketAddress clientPeer(const Poco::Net::StreamSocket& client)
-{
-	if (const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(client))
-		return pImpl->peer();
-	return peerAddressOf(client);
 }
 
 } // namespace
@@ -144,20 +134,39 @@ ForwardConnection::ForwardConnection(const Poco::Net::StreamSocket& socket, Conn
 
 std::string ForwardConnection::newUniqueId()
 {
-	thread_local std::mt19937_64 generator = [] {
+	struct Key
+	{
+		std::uint64_t high;
+		std::uint64_t low;
+	};
+	static const Key key = [] {
 		std::random_device device;
-		std::seed_seq seed{device(), device(), device(), device(), device(), device(), device(), device()};
-		return std::mt19937_64(seed);
+		auto draw = [&device] { return (static_cast<std::uint64_t>(device()) << 32) ^ device(); };
+		return Key{draw(), draw()};
 	}();
+	static std::atomic<std::uint64_t> counter{0};
+	// splitmix64's finaliser: a bijection of 64 bits, so distinct counters give distinct halves.
+	auto mix = [](std::uint64_t x) {
+		x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+		return x ^ (x >> 31);
+	};
+	std::uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+	std::uint64_t halves[2] = {mix(n + key.high), mix(n ^ key.low)};
 	static const char HEX[] = "0123456789abcdef";
 	std::string id(32, '0');
 	for (std::size_t half = 0; half < 2; ++half)
-	{
-		std::uint64_t bits = generator();
 		for (std::size_t i = 0; i < 16; ++i)
-			id[half * 16 + i] = HEX[(bits >> (4 * i)) & 15];
-	}
+			id[half * 16 + i] = HEX[(halves[half] >> (4 * i)) & 15];
 	return id;
+}
+
+
+const std::string& ForwardConnection::uniqueId()
+{
+	if (_uniqueId.empty())
+		_uniqueId = newUniqueId();
+	return _uniqueId;
 }
 
 
@@ -208,8 +217,8 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	bool admitted = readInboundHeader(pRuntime->settings(), client);
 	if (_accessLog)
 	{
-		_record.clientAddress = _addressesKnown ? _clientAddress : clientPeer(client);
-		_record.uniqueId = _uniqueId;
+		_record.clientAddress = _addressesKnown ? *_clientAddress : peerAddressOf(client);
+		_record.uniqueId = uniqueId();
 	}
 	if (!admitted)
 		return;
@@ -226,7 +235,9 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 		refuse(client, upstream.failure, "", _fromBalancer ? clientAddress().toString() : "");
 		return;
 	}
-	Net::tune(client);
+	const Net::AcceptedSocketImpl* pAccepted = Net::AcceptedSocketImpl::of(client);
+	if (!pAccepted || !pAccepted->inheritsOptions())
+		Net::tune(client); // else set on the listener and inherited: no system call here
 	noteUpstream(upstream);
 	writeHeader(pRuntime->settings(), upstream.socket);
 	_record.proxyHeader = pRuntime->settings().proxyProtocol;
@@ -308,7 +319,6 @@ std::optional<Stats::Refusal> ForwardConnection::acquire(Runtime& runtime, const
 
 bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco::Net::StreamSocket& client)
 {
-	_uniqueId = newUniqueId();
 	if (!_fromBalancer)
 		return true; // a direct client: its bytes are data, whatever they look like
 	clientAddress(); // the connection's own endpoints, kept for PROXY UNKNOWN / UNSPEC
@@ -347,10 +357,10 @@ bool ForwardConnection::readInboundHeader(const Config::Settings& settings, Poco
 		}
 	}
 	// The per-source limit applies to the client the header names, not to the balancer.
-	_lease = _context.sources.acquire(Net::MappedAddress(_clientAddress.host()), settings.maxConnectionsPerSource);
+	_lease = _context.sources.acquire(Net::MappedAddress(_clientAddress->host()), settings.maxConnectionsPerSource);
 	if (!_lease)
 	{
-		refuse(client, Stats::Refusal::PER_SOURCE, "", _clientAddress.toString() + " via " + peerOf(client));
+		refuse(client, Stats::Refusal::PER_SOURCE, "", _clientAddress->toString() + " via " + peerOf(client));
 		return false;
 	}
 	return true;
@@ -361,14 +371,14 @@ const Poco::Net::SocketAddress& ForwardConnection::clientAddress()
 {
 	if (!_addressesKnown)
 	{
-		// Asked only when needed (a header to send, a debug line). The address accept()
-		// returned when there is one: getpeername() fails once the client has reset.
-		const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(socket());
-		_clientAddress = pImpl ? pImpl->peer() : socket().peerAddress();
+		// Asked only when needed (a header to send, a debug line). An accepted socket answers
+		// both from what accept() returned and the listener's address (Net::AcceptedSocketImpl):
+		// no system call, and still known after the client has reset.
+		_clientAddress = socket().peerAddress();
 		_localAddress = socket().address();
 		_addressesKnown = true;
 	}
-	return _clientAddress;
+	return *_clientAddress;
 }
 
 
@@ -376,17 +386,17 @@ std::string ForwardConnection::header(const Config::Settings& settings)
 {
 	clientAddress();
 	if (settings.proxyProtocol == Config::ProxyProtocol::V1)
-		return ProxyProtocol::ProxyHeader::v1(_clientAddress, _localAddress);
+		return ProxyProtocol::ProxyHeader::v1(*_clientAddress, *_localAddress);
 	const Config::ProxyTlvs& wanted = settings.proxyProtocolTlvs;
 	if (!wanted.any())
-		return ProxyProtocol::ProxyHeader::v2(_clientAddress, _localAddress);
+		return ProxyProtocol::ProxyHeader::v2(*_clientAddress, *_localAddress);
 	// UNIQUE_ID first (small, always fits), then the balancer's TLVs; CRC32C last, by the encoder.
 	std::vector<ProxyProtocol::Tlv> tlvs;
 	if (wanted.uniqueId)
 	{
 		auto received = std::find_if(_receivedTlvs.begin(), _receivedTlvs.end(),
 			[](const ProxyProtocol::Tlv& tlv) { return tlv.type == ProxyProtocol::TlvType::UNIQUE_ID; });
-		tlvs.push_back(received != _receivedTlvs.end() ? *received : ProxyProtocol::Tlv{ProxyProtocol::TlvType::UNIQUE_ID, _uniqueId});
+		tlvs.push_back(received != _receivedTlvs.end() ? *received : ProxyProtocol::Tlv{ProxyProtocol::TlvType::UNIQUE_ID, uniqueId()});
 	}
 	if (wanted.passthrough)
 		for (const auto& tlv : _receivedTlvs)
@@ -394,7 +404,7 @@ std::string ForwardConnection::header(const Config::Settings& settings)
 				|| tlv.type == ProxyProtocol::TlvType::SSL)
 				tlvs.push_back(tlv);
 	std::vector<ProxyProtocol::Tlv> dropped;
-	std::string bytes = ProxyProtocol::ProxyHeader::v2(_clientAddress, _localAddress, tlvs, wanted.crc32c, &dropped);
+	std::string bytes = ProxyProtocol::ProxyHeader::v2(*_clientAddress, *_localAddress, tlvs, wanted.crc32c, &dropped);
 	if (!dropped.empty())
 	{
 		static Stats::LogThrottle throttle(std::chrono::seconds(10));
@@ -403,7 +413,7 @@ std::string ForwardConnection::header(const Config::Settings& settings)
 			std::string types;
 			for (const auto& tlv : dropped)
 				types += (types.empty() ? "" : ", ") + std::to_string(tlv.type);
-			_logger.warning("PROXY v2 header of session " + _uniqueId + " would exceed 536 bytes: TLV type(s) " + types
+			_logger.warning("PROXY v2 header of session " + uniqueId() + " would exceed 536 bytes: TLV type(s) " + types
 				+ " not passed on");
 		}
 	}
@@ -432,7 +442,7 @@ void ForwardConnection::relay(const Config::Settings& settings, Poco::Net::Strea
 	if (_logger.debug())
 	{
 		double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-		_logger.debug("session " + _uniqueId + " " + clientAddress().toString()
+		_logger.debug("session " + uniqueId() + " " + clientAddress().toString()
 			+ (_fromBalancer ? " via " + peerOf(client) : "") + " -> " + upstream.pTarget->target.toString()
 			+ (upstream.pooled ? " (pooled)" : "") + ": " + std::to_string(result.clientToUpstream) + " bytes up, "
 			+ std::to_string(result.upstreamToClient) + " bytes down, " + std::to_string(seconds) + " s, "

@@ -128,16 +128,20 @@ public:
 	static Poco::Logger& logger();
 		/// "ForwardOptimal.Proxy.Connection": sessions and refusals log here.
 
-	const std::string& uniqueId() const { return _uniqueId; }
-		/// The session's id: 32 hex digits drawn at random, or the UNIQUE_ID a trusted
-		/// balancer sent (so one session can be followed across hops). Sent as the v2
-		/// UNIQUE_ID TLV with proxyProtocolTlvs "unique_id"; in the session's debug line.
+	const std::string& uniqueId();
+		/// The session's id: the UNIQUE_ID a trusted balancer sent (so one session can be
+		/// followed across hops), else 32 hex digits made on first use (newUniqueId). Sent as
+		/// the v2 UNIQUE_ID TLV with proxyProtocolTlvs "unique_id"; in the access log and the
+		/// session's debug line. A session that none of these needs never makes one.
 
 	const Poco::Net::SocketAddress& clientAddress();
 		/// The session's client: the source of a trusted balancer's PROXY header, else the
 		/// socket's peer (read on first use; throws if the client is already gone).
 
 	static std::string newUniqueId();
+		// Unique in this process (a counter through a 64-bit bijection) and across processes
+		// (keyed by 128 random bits drawn once). No per-thread generator: a thread_local
+		// std::mt19937_64 is 2.5 KiB of static TLS in every relay thread's stack pages.
 		/// 32 random hex digits (128 bits), per-thread generator seeded from the system.
 
 private:
@@ -171,8 +175,8 @@ private:
 	bool _fromBalancer = false;        // the accept filter found a trusted balancer
 	// The session's view of its client (readInboundHeader): the header's endpoints when a
 	// trusted balancer sent them, else the socket's.
-	Poco::Net::SocketAddress _clientAddress;
-	Poco::Net::SocketAddress _localAddress;
+	std::optional<Poco::Net::SocketAddress> _clientAddress;  // set with _addressesKnown (a SocketAddress
+	std::optional<Poco::Net::SocketAddress> _localAddress;   // allocates even when default-made)
 	bool _addressesKnown = false;
 	std::vector<ProxyProtocol::Tlv> _receivedTlvs;
 	std::string _uniqueId;

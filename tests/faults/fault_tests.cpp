@@ -370,7 +370,8 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_sticks)
 	for (int i = 0; i < 60; ++i)
 		clients.push_back(std::make_unique<RawClient>(scene.address));
 	BOOST_TEST_REQUIRE(waitFor([&] { return openFdCount(scene.proxy.pid()) >= LIMIT; }, 20s),
-		"descriptors: " << openFdCount(scene.proxy.pid()));
+		"descriptors: " << openFdCount(scene.proxy.pid()) << ", proxy " << (scene.proxy.running() ? "running" : "gone")
+		<< ", its log:\n" << scene.proxy.log());
 
 	// The listener stays readable (the backlog is full of clients) while accept() fails.
 	double before = cpuSeconds(scene.proxy.pid());

@@ -101,6 +101,22 @@ bool letGo(Poco::Net::StreamSocket& client)
 	}
 }
 
+// True if a client from `source` to `address` is let go without a byte. A client reset at
+// accept may learn it from connect() itself: under load its thread wakes from the handshake
+// after the proxy has accepted and reset it, and connect() then reports ECONNRESET.
+bool letGoOnConnect(const std::string& source, const Poco::Net::SocketAddress& address)
+{
+	try
+	{
+		Poco::Net::StreamSocket client = connectFrom(source, address);
+		return letGo(client);
+	}
+	catch (const Poco::Net::ConnectionResetException&)
+	{
+		return true;
+	}
+}
+
 // A proxy in front of an echo backend, with its own runtime: `extra` settings for both the
 // listener and the sessions (maxConnections, maxQueued, maxConnectionsPerSource).
 struct EchoProxy
@@ -260,8 +276,7 @@ BOOST_AUTO_TEST_CASE(a_client_over_its_source_limit_is_reset_at_accept_and_takes
 
 	for (int i = 0; i < 5; ++i)
 	{
-		Poco::Net::StreamSocket refused = connectFrom("127.0.0.2", proxy.server->address());
-		BOOST_TEST(letGo(refused), "client " << i);
+		BOOST_TEST(letGoOnConnect("127.0.0.2", proxy.server->address()), "client " << i);
 	}
 	BOOST_TEST(proxy.counters.refusedPerSource == 5u);
 	// Never handed to the TCPServer: not queued, not counted as a connection or an overload.
@@ -298,8 +313,7 @@ BOOST_AUTO_TEST_CASE(the_source_limit_counts_ipv6_clients_by_their_address)
 	}
 	for (int i = 0; i < 3; ++i)
 	{
-		Poco::Net::StreamSocket refused = connectFrom("::1", v6);
-		BOOST_TEST(letGo(refused), "client " << i);
+		BOOST_TEST(letGoOnConnect("::1", v6), "client " << i);
 	}
 	BOOST_TEST(proxy.counters.refusedPerSource == 3u);
 	Poco::Net::StreamSocket other = connectFrom("127.0.0.2", v4);
@@ -343,8 +357,7 @@ BOOST_AUTO_TEST_CASE(places_come_back_when_sessions_end_and_when_queued_clients_
 	// come back with their sockets.
 	for (int i = 0; i < 3; ++i)
 	{
-		Poco::Net::StreamSocket overflow = connectFrom("127.0.0.2", proxy.server->address());
-		BOOST_TEST(letGo(overflow), "client " << i);
+		BOOST_TEST(letGoOnConnect("127.0.0.2", proxy.server->address()), "client " << i);
 	}
 	BOOST_TEST(waitFor([&] { return tcp.refusedConnections() == 3; }, 5s));
 	BOOST_TEST(proxy.counted("127.0.0.2") == 4u);
@@ -421,7 +434,8 @@ BOOST_AUTO_TEST_CASE(a_balancer_check_that_resets_after_its_local_header_is_stil
 	Poco::Net::StreamSocket accepted = listener.acceptConnection(acceptedFrom);
 	const Net::AcceptedSocketImpl* pImpl = Net::AcceptedSocketImpl::of(accepted);
 	BOOST_TEST_REQUIRE(pImpl != nullptr);
-	BOOST_TEST(pImpl->peer().toString() == clientAddress.toString());
+	BOOST_TEST(accepted.peerAddress().toString() == clientAddress.toString()); // no getpeername: it fails now
+	BOOST_TEST(accepted.address().toString() == listener.address().toString()); // the listener's, no getsockname
 	sockaddr_storage name{};
 	socklen_t length = sizeof name;
 	BOOST_TEST_MESSAGE("getpeername on the reset socket: " << (::getpeername(accepted.impl()->sockfd(), reinterpret_cast<sockaddr*>(&name), &length) == 0 ? "works" : std::strerror(errno)));
