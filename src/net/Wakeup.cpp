@@ -38,9 +38,13 @@ void Wakeup::notify()
 
 void Wakeup::drain()
 {
+	// One read takes the whole count and resets it (no EFD_SEMAPHORE): a second read would
+	// only find EAGAIN, one more system call for every wake-up.
 	std::uint64_t count;
-	while (::read(_fd, &count, sizeof count) > 0)
-		;
+	ssize_t n;
+	do
+		n = ::read(_fd, &count, sizeof count);
+	while (n < 0 && errno == EINTR);
 }
 
 } } // namespace ForwardOptimal::Net
