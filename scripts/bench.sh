@@ -28,8 +28,8 @@ FO_BUILD_DIR="$FO_ROOT/build-bench"
 # The benchmark's own tools (not part of the product).
 TOOLS="$FO_BUILD_DIR/bench-tools"
 mkdir -p "$TOOLS"
-cc -O2 -pthread -o "$TOOLS/bare_relay" "$FO_ROOT/bench/bare_relay.c"
-cc -O2 -o "$TOOLS/openloop" "$FO_ROOT/bench/openloop.c"
+cc -O2 -Wall -Wextra -Wshadow -Wconversion -pthread -o "$TOOLS/bare_relay" "$FO_ROOT/bench/bare_relay.c"
+cc -O2 -Wall -Wextra -Wshadow -Wconversion -o "$TOOLS/openloop" "$FO_ROOT/bench/openloop.c"
 
 OUT="$FO_BUILD_DIR/bench"
 WORK=$(mktemp -d)
@@ -228,7 +228,7 @@ for n in 2000 7000; do
   for c in haproxy nginx fo-pool bare; do
     pid=${CPIDS[$c]}
     before=$(rss_kib "$pid"); mem_before=$(awk '/^TCP:/ {print $NF}' /proc/net/sockstat)
-    exec {hold}< <(sleep 3600)
+    exec {hold}< <(exec sleep 3600)
     sleeper=$!   # the substitution's sleep: killed below (the cleanup's wait would wait for it)
     "$T/fo_hold_client" "127.0.0.1:$(port_of $c $ECHO 28000)" $n 60 > "$WORK/hold.out" 2>"$WORK/hold.err" <&$hold &
     hpid=$!
