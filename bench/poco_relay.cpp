@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,6 +106,12 @@ int main(int argc, char** argv)
 	if (argc > 3)
 		gBuffer = std::strtoul(argv[3], nullptr, 10);
 	std::signal(SIGPIPE, SIG_IGN);
+	rlimit files{}; // two descriptors per held connection: as many as the hard limit allows
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max)
+	{
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
+	}
 	sigset_t stop; // blocked before any thread starts, so every thread inherits the mask
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);

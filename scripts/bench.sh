@@ -30,6 +30,7 @@ TOOLS="$FO_BUILD_DIR/bench-tools"
 mkdir -p "$TOOLS"
 cc -O2 -Wall -Wextra -Wshadow -Wconversion -pthread -o "$TOOLS/bare_relay" "$FO_ROOT/bench/bare_relay.c"
 cc -O2 -Wall -Wextra -Wshadow -Wconversion -o "$TOOLS/openloop" "$FO_ROOT/bench/openloop.c"
+c++ -O2 -std=c++17 -Wall -Wextra -Wshadow -o "$TOOLS/poco_relay" "$FO_ROOT/bench/poco_relay.cpp" -lPocoNet -lPocoFoundation -pthread
 
 OUT="$FO_BUILD_DIR/bench"
 WORK=$(mktemp -d)
@@ -99,13 +100,14 @@ wait_port $IPERF; wait_port $HTTP; wait_port $ECHO
 
 # ---- contenders in front of one backend -------------------------------------------------------
 # start_contenders BACKEND_PORT BASE [BACKEND_HOST] [copy]: listeners BASE+1 haproxy, +2 haproxy
-# splice, +3 nginx, +4 ForwardOptimal (pool), +5 ForwardOptimal (no pool), +6 bare_relay, and
-# with "copy" (where the binary has the setting) +7 ForwardOptimal (no pool, splice off).
+# splice, +3 nginx, +4 ForwardOptimal (pool), +5 ForwardOptimal (no pool), +6 bare_relay, +8
+# poco_relay (bench/poco_relay.cpp: the same relay inside POCO's TCPServer, the fixed shape's
+# floor), and with "copy" (where the binary has the setting) +7 ForwardOptimal (no pool, splice off).
 # Sets CPIDS[name]=pid.
 declare -A CPIDS
 start_contenders() {
   local backend=$1 base=$2 host=${3:-127.0.0.1} copy=${4:-}
-  local variants="pool nopool" ports="1 2 3 4 5 6"
+  local variants="pool nopool" ports="1 2 3 4 5 6 8"
   [ -n "$copy" ] && [ -n "$FO_COPY" ] && variants+=" copy" && ports+=" 7"
   cat > "$WORK/hap$base.cfg" <<CONF
 global
@@ -151,11 +153,12 @@ CONF
     start "$BIN" -c "$WORK/fo$base$variant.json"; CPIDS[fo-$variant]=$LAST_PID
   done
   start "$TOOLS/bare_relay" $((base+6)) "$host:$backend"; CPIDS[bare]=$LAST_PID
+  start "$TOOLS/poco_relay" $((base+8)) "$host:$backend"; CPIDS[poco]=$LAST_PID
   for p in $ports; do wait_port $((base+p)); done
   sleep 0.5
 }
 stop_contenders() { kill "${CPIDS[@]}" 2>/dev/null || true; sleep 1; CPIDS=(); }
-port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; bare) echo $(($3+6));; fo-copy) echo $(($3+7));; esac; }
+port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; bare) echo $(($3+6));; fo-copy) echo $(($3+7));; poco) echo $(($3+8));; esac; }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; if (m >= 100) printf "%.0f\n", m; else printf "%.3g\n", m}}'; }
 declare -A SAMPLES
@@ -195,7 +198,7 @@ fo_log "connection rate and keep-alive latency (wrk)"
 # ---- 2./3. new-connection rate and keep-alive latency (wrk to the nginx HTTP backend) --------
 start_contenders $HTTP 27000
 for r in $(seq 1 "$ROUNDS"); do
-  for c in direct haproxy haproxy-splice nginx fo-pool fo-nopool bare; do
+  for c in direct haproxy haproxy-splice nginx fo-pool fo-nopool bare poco; do
     port=$(port_of $c $HTTP 27000)
     cpu0=$(cpu_of $c)
     out=$(wrk -t2 -c32 -d"${DUR}s" -H 'Connection: close' "http://127.0.0.1:$port/" 2>&1 || true)
@@ -225,7 +228,7 @@ fo_log "concurrency and memory"
 # 2,000 run would otherwise be counted against the 7,000 one.
 for n in 2000 7000; do
   start_contenders $ECHO 28000
-  for c in haproxy nginx fo-pool bare; do
+  for c in haproxy nginx fo-pool bare poco; do
     pid=${CPIDS[$c]}
     before=$(rss_kib "$pid"); mem_before=$(awk '/^TCP:/ {print $NF}' /proc/net/sockstat)
     exec {hold}< <(exec sleep 3600)
@@ -252,7 +255,7 @@ fo_log "latency at a fixed rate ($LAT_RATE requests/s over $LAT_CONNS connection
 # each request's scheduled time (a stall cannot hide), to the nginx HTTP backend --------------
 start_contenders $HTTP 30000
 for r in $(seq 1 "$ROUNDS"); do
-  for c in direct haproxy nginx fo-pool fo-nopool bare; do
+  for c in direct haproxy nginx fo-pool fo-nopool bare poco; do
     cpu0=$(cpu_of $c)
     out=$("$TOOLS/openloop" "127.0.0.1:$(port_of $c $HTTP 30000)" "$LAT_RATE" "$LAT_CONNS" "$DUR" 2>&1 || true)
     cpu1=$(cpu_of $c)
@@ -319,7 +322,7 @@ metrics="bulk1 bulk4 cpu_gb1 cpu_gb4 connrate connerr cpu_conn karate cpu_ka p50
 spread_metrics=" lat_p50 lat_p99 "   # shown as median (min-max over rounds)
 contenders="direct haproxy haproxy-splice nginx fo-pool fo-nopool"
 [ -n "$FO_COPY" ] && want bulk && contenders+=" fo-copy"
-contenders+=" bare"
+contenders+=" bare poco"
 samples_of() { echo "${SAMPLES[$1|$2]:-}" | tr ' ' '\n' | { grep -v '^$' || true; }; }
 numeric() { grep -E '^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$' || true; }
 fmt3() { awk '{if ($1 >= 100) printf "%.0f\n", $1; else printf "%.3g\n", $1}'; }
@@ -374,6 +377,9 @@ ratio "CPU per new connection, fo-nopool / bare <= 1.1" "${MED[cpu_conn|fo-nopoo
 ratio "CPU per new connection, fo-pool / bare <= 1.1" "${MED[cpu_conn|fo-pool]:-}" "${MED[cpu_conn|bare]:-}" '<=' 1.1
 ratio "new-connection rate, fo-nopool / bare >= 0.95" "${MED[connrate|fo-nopool]:-}" "${MED[connrate|bare]:-}" '>=' 0.95
 ratio "new-connection rate, fo-pool / bare >= 0.95" "${MED[connrate|fo-pool]:-}" "${MED[connrate|bare]:-}" '>=' 0.95
+ratio "CPU per new connection, fo-nopool / poco (the shape's floor)" "${MED[cpu_conn|fo-nopool]:-}" "${MED[cpu_conn|poco]:-}" '<=' 1.1
+ratio "CPU per new connection, poco / bare (what POCO's TCPServer adds)" "${MED[cpu_conn|poco]:-}" "${MED[cpu_conn|bare]:-}" '<=' 1.1
+ratio "new-connection rate, fo-nopool / poco >= 0.95" "${MED[connrate|fo-nopool]:-}" "${MED[connrate|poco]:-}" '>=' 0.95
 ratio "CPU per keep-alive request, fo-pool / bare <= 1.1" "${MED[cpu_ka|fo-pool]:-}" "${MED[cpu_ka|bare]:-}" '<=' 1.1
 ratio "bulk 1 stream, fo-nopool / haproxy-splice >= 1.0" "${MED[bulk1|fo-nopool]:-}" "${MED[bulk1|haproxy-splice]:-}" '>=' 1
 ratio "bulk 4 streams, fo-nopool / haproxy-splice >= 1.0" "${MED[bulk4|fo-nopool]:-}" "${MED[bulk4|haproxy-splice]:-}" '>=' 1
