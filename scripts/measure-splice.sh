@@ -4,7 +4,8 @@
 # interleaved rounds of SECONDS each with 1 and 4 streams; the proxy's CPU is utime + stime from
 # /proc/PID/stat around each run. Prints each run, then the medians. Loopback only.
 #   ./scripts/measure-splice.sh [ROUNDS=3] [SECONDS=4]
-# FO_BINARY: the binary (default build/ForwardOptimal). Needs iperf3 and python3.
+# FO_BINARY: the binary (default build/ForwardOptimal); MODES: the `splice` values compared
+# (default "auto off"). Needs iperf3 and python3.
 set -euo pipefail
 rounds=${1:-3}
 secs=${2:-4}
@@ -25,8 +26,9 @@ hz=$(getconf CLK_TCK)
 server=$(free_port)
 iperf3 -s -B 127.0.0.1 -p "$server" >/dev/null 2>&1 &
 pids+=($!)
+modes=${MODES:-auto off}
 declare -A pid port
-for mode in auto off; do
+for mode in $modes; do
   port[$mode]=$(free_port)
   cat > "$work/$mode.json" <<EOF
 {"bindAddr": "127.0.0.1:${port[$mode]}", "targets": ["127.0.0.1:$server"], "updateInterval": 1,
@@ -36,7 +38,7 @@ EOF
   pid[$mode]=$!
   pids+=($!)
 done
-for mode in auto off; do
+for mode in $modes; do
   for _ in $(seq 100); do
     grep -q "启动成功" "$work/$mode.log" && break
     sleep 0.1
@@ -47,7 +49,7 @@ sleep 1.5 # the first health round
 echo "round streams splice Gbit/s CPU-s CPU-ms/GB"
 for round in $(seq "$rounds"); do
   for streams in 1 4; do
-    order="auto off"; [ $((round % 2)) -eq 0 ] && order="off auto"
+    order=$modes; [ $((round % 2)) -eq 0 ] && order=$(echo $modes | tr ' ' '\n' | tac | tr '\n' ' ')
     for mode in $order; do
       before=$(ticks "${pid[$mode]}")
       iperf3 -c 127.0.0.1 -p "${port[$mode]}" -t "$secs" -P "$streams" -J >"$work/run.json"
@@ -65,11 +67,11 @@ done | tee "$work/rows"
 
 echo
 echo "medians of $rounds rounds: streams splice Gbit/s CPU-ms/GB"
-python3 - "$work/rows" <<'PY'
+python3 - "$work/rows" $modes <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1]) if line[0].isdigit()]
 for streams in ("1", "4"):
-    for mode in ("auto", "off"):
+    for mode in sys.argv[2:]:
         sel = [r for r in rows if r[1] == streams and r[2] == mode]
         print(streams, mode, f'{statistics.median(float(r[3]) for r in sel):.2f}', f'{statistics.median(float(r[5]) for r in sel):.0f}')
 PY
