@@ -57,11 +57,12 @@ struct SpliceOptions
 /// - Half-close: EOF from one side becomes shutdown(SHUT_WR) on the other once its bytes are
 ///   out; the other direction keeps flowing until it ends too.
 /// - Errors: a reset or failure on either side ends the session at once; the other side is
-///   then reset too (SO_LINGER 0), so neither peer mistakes the end for a clean one. Bytes
-///   still in a pipe then are lost with the session (the pipe is closed, never reused).
+///   then reset too (SO_LINGER 0), so neither peer mistakes the end for a clean one.
 /// - Idle timeout: no progress either way for `idleTimeout` (0 = never) ends it.
 /// - Shutdown: when `stopFd` (if not -1) becomes readable, the session ends.
 /// - Byte counts: bytes written to the other side, whichever path they took.
+/// - A session that ends any other way than COMPLETED loses what its buffers and pipes still
+///   held, as before; such a pipe is closed, never reused.
 /// The descriptors are borrowed: the caller closes them. Pipes go back to the pool when run()
 /// returns (at the latest when the Relay is destroyed). Not thread-safe; one per session.
 class Relay

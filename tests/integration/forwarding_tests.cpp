@@ -495,6 +495,29 @@ BOOST_AUTO_TEST_CASE(thousands_of_short_sessions_leak_no_descriptors_or_threads)
 	BOOST_TEST(waitFor([&] { return threadCount() <= threads + 16; }, 10s), threadCount() << " vs " << threads);
 }
 
+BOOST_AUTO_TEST_CASE(splice_pipes_and_fallbacks_show_in_the_view_metrics_and_status)
+{
+	Backend backend(Backend::echo());
+	Forwarder forwarder({backend.address()}, {{"poolSize", "0"}, {"splice", "always"}});
+	std::string data = randomBytes(1024 * 1024, 77);
+	Poco::Net::StreamSocket client = forwarder.connect();
+	BOOST_TEST((roundTrip(client, data) == data));
+	BOOST_TEST_REQUIRE(waitFor([&] { return forwarder.counters.completedSessions == 1u; }, 10s));
+	Admin::AdminView view = forwarder.service.view();
+	BOOST_TEST(view.splicePipesInUse == 0u);
+	BOOST_TEST(view.splicePipesIdle >= 1u);  // made for the session, kept for the next
+	BOOST_TEST(view.splicePipesMax > 0u);
+	std::string metrics = Admin::Metrics::prometheus(view);
+	BOOST_TEST(metrics.find("forwardoptimal_splice_pipes{state=\"idle\"} " + std::to_string(view.splicePipesIdle) + "\n")
+		!= std::string::npos, metrics);
+	BOOST_TEST(metrics.find("forwardoptimal_splice_pipes_max " + std::to_string(view.splicePipesMax) + "\n") != std::string::npos);
+	BOOST_TEST(metrics.find("forwardoptimal_splice_fallbacks_total 0\n") != std::string::npos);
+	Poco::JSON::Object::Ptr splice = Admin::Metrics::status(view)->getObject("splice");
+	BOOST_TEST_REQUIRE(!splice.isNull());
+	BOOST_TEST(splice->getValue<std::string>("mode") == "always");
+	BOOST_TEST(splice->getValue<std::size_t>("pipesIdle") == view.splicePipesIdle);
+}
+
 BOOST_AUTO_TEST_CASE(service_view_is_what_the_admin_endpoint_serves)
 {
 	Backend backend(Backend::hold());
