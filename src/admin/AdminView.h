@@ -27,6 +27,9 @@ struct AdminView
 	std::optional<std::chrono::milliseconds> poolLearnedLifetime; /// how long the best target keeps silent connections, if learned
 	bool poolWarm = false;               /// the pool pre-connects now (a client arrived within poolIdleStop)
 	std::vector<std::string> poolPreconnectDisabled; /// targets not pre-connected: they close silent connections
+	std::size_t splicePipesInUse = 0;    /// pipes relay directions splice through now
+	std::size_t splicePipesIdle = 0;     /// pipes kept for reuse
+	std::size_t splicePipesMax = 0;      /// the pipe pool's bound (from RLIMIT_NOFILE)
 	Poco::Timestamp started;             /// process start
 };
 

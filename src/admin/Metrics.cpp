@@ -219,6 +219,15 @@ void writeBytes(Writer& w, const Stats::Counters& c)
 	w.sample("forwardoptimal_bytes_total", "direction=\"upstream_to_client\"", static_cast<double>(c.bytesUpstreamToClient.load()));
 }
 
+void writeSplice(Writer& w, const AdminView& view)
+{
+	w.family("forwardoptimal_splice_pipes", "gauge", "Pipes of the relay's splice pool, by state.");
+	w.sample("forwardoptimal_splice_pipes", "state=\"in_use\"", static_cast<double>(view.splicePipesInUse));
+	w.sample("forwardoptimal_splice_pipes", "state=\"idle\"", static_cast<double>(view.splicePipesIdle));
+	w.single("forwardoptimal_splice_pipes_max", "gauge", "Pipes the splice pool may hold at once (from RLIMIT_NOFILE).", static_cast<double>(view.splicePipesMax));
+	w.single("forwardoptimal_splice_fallbacks_total", "counter", "Relay directions that wanted a splice pipe, found none free and copied instead.", static_cast<double>(view.pCounters->spliceFallbacks.load()));
+}
+
 // The parts of Metrics::status.
 
 Poco::JSON::Object::Ptr addressJson(const Health::TargetStatus& t, const Health::AddressStatus& a)
@@ -291,6 +300,17 @@ Poco::JSON::Object::Ptr poolJson(const AdminView& view)
 	return pool;
 }
 
+Poco::JSON::Object::Ptr spliceJson(const AdminView& view)
+{
+	Poco::JSON::Object::Ptr splice = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+	splice->set("mode", Config::toString(view.pSettings->splice));
+	splice->set("pipesInUse", view.splicePipesInUse);
+	splice->set("pipesIdle", view.splicePipesIdle);
+	splice->set("pipesMax", view.splicePipesMax);
+	splice->set("fallbacks", view.pCounters->spliceFallbacks.load());
+	return splice;
+}
+
 } // namespace
 
 
@@ -323,6 +343,7 @@ std::string Metrics::prometheus(const AdminView& view)
 	writeConnections(w, *view.pCounters);
 	writePool(w, view);
 	writeBytes(w, *view.pCounters);
+	writeSplice(w, view);
 	return w.text();
 }
 
@@ -345,6 +366,7 @@ Poco::JSON::Object::Ptr Metrics::status(const AdminView& view)
 	json->set("targets", targets);
 	json->set("connections", connectionsJson(*view.pCounters));
 	json->set("pool", poolJson(view));
+	json->set("splice", spliceJson(view));
 	json->set("ranking", ranking(snapshot));
 	json->set("history", history(*snapshot.pHistory));
 	return json;

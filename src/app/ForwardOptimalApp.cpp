@@ -6,6 +6,7 @@
 #include "app/PortsFile.h"
 #include "app/Service.h"
 #include "config/SettingsKey.h"
+#include "proxy/PipePool.h"
 
 #include "Poco/AutoPtr.h"
 #include "Poco/JSON/Stringifier.h"
@@ -80,8 +81,8 @@ void checkDescriptorBudget(const Config::Settings& settings, Poco::Logger& logge
 	rlimit limit{};
 	if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
 		return;
-	rlim_t needed = 2 * static_cast<rlim_t>(settings.maxConnections) + settings.maxQueued
-		+ settings.poolSize + settings.targets.size() + 64;
+	// The splice pipes are not counted: their pool takes only what this leaves (PipePool::capacityFor).
+	rlim_t needed = Proxy::PipePool::sessionDescriptors(settings);
 	if (limit.rlim_cur < needed && limit.rlim_cur < limit.rlim_max)
 	{
 		rlimit raised = limit;

@@ -129,6 +129,10 @@ Admin::AdminView Service::view() const
 		view.poolMaxIdle = view.pSettings->poolMaxIdle;
 	view.poolWarm = pRuntime->pool().warm();
 	view.poolPreconnectDisabled = pRuntime->pool().preconnectDisabled();
+	Proxy::PipePool::Usage pipes = _context.pipes.usage();
+	view.splicePipesInUse = pipes.inUse;
+	view.splicePipesIdle = pipes.idle;
+	view.splicePipesMax = pipes.max;
 	view.started = _started;
 	return view;
 }

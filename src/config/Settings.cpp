@@ -34,6 +34,17 @@ std::string toString(ProbeMode mode)
 }
 
 
+std::string toString(SpliceMode mode)
+{
+	switch (mode)
+	{
+	case SpliceMode::ALWAYS: return "always";
+	case SpliceMode::OFF: return "off";
+	default: return "auto";
+	}
+}
+
+
 Settings::Settings()
 {
 	for (const auto& key : SettingsKey::all())

@@ -56,6 +56,17 @@ enum class ProbeMode
 std::string toString(ProbeMode mode);
 	/// "syn" or "connect", as written in the config.
 
+/// How the relay moves a direction's bytes (`splice`).
+enum class SpliceMode
+{
+	AUTO,    /// "auto": copy; splice(2) through a pooled pipe while the direction carries bulk
+	ALWAYS,  /// "always": splice every byte a pooled pipe is free for (forces the path in tests)
+	OFF      /// "off": copy through a user-space buffer only
+};
+
+std::string toString(SpliceMode mode);
+	/// "auto", "always" or "off", as written in the config.
+
 enum class AccessLogFormat
 {
 	TEXT,  /// "text": one line of space-separated key=value fields
@@ -90,6 +101,7 @@ struct Settings
 	std::chrono::milliseconds connectTimeout{0};  /// upstream connect timeout
 	std::chrono::milliseconds idleTimeout{0};     /// no byte either way for this long ends a session; 0 = never
 	std::size_t bufferSize = 0;            /// relay buffer per direction
+	SpliceMode splice = SpliceMode::AUTO;  /// copy or splice(2) through a pipe (see Relay)
 	unsigned poolSize = 0;                 /// pre-connected idle sockets kept for the best target; 0 = off
 	std::chrono::milliseconds poolMaxIdle{0};     /// an idle pooled socket older than this is replaced
 	std::chrono::milliseconds poolIdleStop{0};    /// no client for this long stops pre-connecting; 0 = never

@@ -315,6 +315,8 @@ const std::vector<std::pair<std::string, ProxyProtocol>> PROXY_PROTOCOLS = {
 	{"", ProxyProtocol::NONE}, {"v1", ProxyProtocol::V1}, {"v2", ProxyProtocol::V2}};
 const std::vector<std::pair<std::string, ProbeMode>> PROBE_MODES = {
 	{"syn", ProbeMode::SYN}, {"connect", ProbeMode::CONNECT}};
+const std::vector<std::pair<std::string, SpliceMode>> SPLICE_MODES = {
+	{"auto", SpliceMode::AUTO}, {"always", SpliceMode::ALWAYS}, {"off", SpliceMode::OFF}};
 const std::vector<std::pair<std::string, AccessLogFormat>> ACCESS_LOG_FORMATS = {
 	{"text", AccessLogFormat::TEXT}, {"json", AccessLogFormat::JSON}};
 
@@ -338,6 +340,7 @@ std::vector<SettingsKey> buildTable()
 		interval("connectTimeout", &Settings::connectTimeout, 5, "number (seconds, > 0)"),
 		secondsOrZero("idleTimeout", &Settings::idleTimeout, 30, 86400, " (0 = no idle timeout)", "number (seconds, >= 0)"),
 		count("bufferSize", &Settings::bufferSize, 32768, 1024, 1048576, "integer 1024-1048576 (bytes)"),
+		choice("splice", &Settings::splice, SPLICE_MODES, "auto", "string"),
 		count("poolSize", &Settings::poolSize, 2, 0, 64, "integer 0-64"),
 		interval("poolMaxIdle", &Settings::poolMaxIdle, 10, "number (seconds, > 0)"),
 		secondsOrZero("poolIdleStop", &Settings::poolIdleStop, 120, 86400, " (0 = never stop)", "number (seconds, >= 0)"),

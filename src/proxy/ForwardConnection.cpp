@@ -434,7 +434,7 @@ void ForwardConnection::relay(const Config::Settings& settings, Poco::Net::Strea
 	std::chrono::steady_clock::time_point started)
 {
 	Relay relay(client.impl()->sockfd(), upstream.socket.impl()->sockfd(), settings.bufferSize, settings.idleTimeout,
-		_context.stop.fd());
+		_context.stop.fd(), SpliceOptions{settings.splice, &_context.pipes});
 	RelayResult result = relay.run();
 	_record.relayed(result);
 	_context.counters.bytesClientToUpstream += result.clientToUpstream;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/SourceLimiter.h"
+#include "proxy/PipePool.h"
 #include "proxy/AccessLog.h"
 #include "proxyprotocol/ProxyHeader.h"
 #include "proxy/Runtime.h"
@@ -47,6 +48,8 @@ class ConnectionContext
 public:
 	ConnectionContext(std::shared_ptr<Runtime> pRuntime, Stats::Counters& counters_):
 		counters(counters_),
+		// sized from the first runtime's settings (pRuntime is moved below, after this)
+		pipes(PipePool::capacityFor(pRuntime->settings()), PipePool::MAX_IDLE, counters_.spliceFallbacks),
 		_pRuntime(std::move(pRuntime))
 	{
 	}
@@ -77,6 +80,7 @@ public:
 	Stats::Counters& counters;
 	Net::SourceLimiter sources;  /// connections per client address (maxConnectionsPerSource)
 	StopSignal stop;    /// triggered by ProxyServer::stop(): running sessions end
+	PipePool pipes;     /// the relay's splice pipes, sized at start from RLIMIT_NOFILE (capacityFor)
 
 private:
 	static constexpr std::chrono::seconds REFUSAL_LOG_PERIOD{10};

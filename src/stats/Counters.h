@@ -30,6 +30,7 @@ struct Counters
 	std::atomic<std::uint64_t> poolDiscarded{0};     /// pooled sockets found dead or too old
 	std::atomic<std::uint64_t> poolPreconnects{0};   /// connects the pool started ahead of demand
 	std::atomic<std::uint64_t> poolRefusals{0};      /// pooled sockets the target closed at once (an error greeting)
+	std::atomic<std::uint64_t> spliceFallbacks{0};   /// relay directions that wanted a pipe and found none free
 	std::atomic<std::int64_t> activeSessions{0};     /// sessions relaying now
 	std::atomic<std::uint64_t> completedSessions{0}; /// sessions that ended, however
 	std::atomic<std::uint64_t> bytesClientToUpstream{0};

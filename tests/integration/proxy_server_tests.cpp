@@ -171,6 +171,8 @@ struct EchoProxy
 
 } // namespace
 
+BOOST_TEST_GLOBAL_FIXTURE(IgnoreSigpipe); // the sessions relay in this process (Relay.h)
+
 BOOST_FIXTURE_TEST_SUITE(proxy_server_tests, Fixture)
 
 BOOST_AUTO_TEST_CASE(accepts_clients_on_ipv4)

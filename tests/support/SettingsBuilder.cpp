@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace ForwardOptimal {
@@ -13,7 +14,16 @@ SettingsBuilder SettingsBuilder::loopback(const std::vector<std::string>& target
 {
 	SettingsBuilder settings;
 	settings.set("bindAddr", "127.0.0.1:0").setList("targets", targets).set("adminAddr", "127.0.0.1:0");
+	if (!testSplice().empty())
+		settings.set("splice", testSplice());
 	return settings;
+}
+
+
+std::string SettingsBuilder::testSplice()
+{
+	const char* mode = std::getenv("FO_TEST_SPLICE");
+	return mode ? mode : "";
 }
 
 

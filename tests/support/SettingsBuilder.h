@@ -23,6 +23,12 @@ public:
 	static SettingsBuilder loopback(const std::vector<std::string>& targets);
 		/// bindAddr "127.0.0.1:0" and adminAddr "127.0.0.1:0" (ports the kernel picks, which
 		/// RunningProxy learns from the ports file) in front of `targets`; no interval set.
+		/// With FO_TEST_SPLICE in the environment, also `splice` set to it (see testSplice()).
+
+	static std::string testSplice();
+		/// The relay's `splice` mode the suites run with: FO_TEST_SPLICE ("always", "off",
+		/// "auto"), or "" (the default) when it is not set. CTest runs the integrity and fault
+		/// suites twice, with splice forced on and off (tests/CMakeLists.txt).
 
 	SettingsBuilder& set(const std::string& key, const std::string& value);
 	SettingsBuilder& set(const std::string& key, const char* value);

@@ -19,6 +19,12 @@ extern char** environ;
 namespace ForwardOptimal {
 namespace Test {
 
+IgnoreSigpipe::IgnoreSigpipe()
+{
+	std::signal(SIGPIPE, SIG_IGN);
+}
+
+
 bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout)
 {
 	auto deadline = std::chrono::steady_clock::now() + timeout;

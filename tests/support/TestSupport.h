@@ -15,6 +15,13 @@ namespace Test {
 
 using namespace std::chrono_literals;
 
+/// For BOOST_TEST_GLOBAL_FIXTURE in suites that run the Relay in this process: as the
+/// application does, SIGPIPE is ignored (splice() to a peer that has gone raises it; Relay.h).
+struct IgnoreSigpipe
+{
+	IgnoreSigpipe();
+};
+
 bool waitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout);
 	/// Polls `predicate` every 10 ms until it holds or `timeout` passes. Returns its last value.
 
