@@ -19,6 +19,11 @@ void ConnectRate::forget(Clock::time_point now)
 
 bool ConnectRate::allow(Clock::time_point now)
 {
+	if (_credits > 0)
+	{
+		--_credits;
+		return true;
+	}
 	forget(now);
 	if (_starts.size() >= _perSecond)
 		return false;
@@ -30,7 +35,14 @@ bool ConnectRate::allow(Clock::time_point now)
 ConnectRate::Clock::time_point ConnectRate::nextAllowed(Clock::time_point now)
 {
 	forget(now);
-	return _starts.size() < _perSecond ? now : _starts.front() + WINDOW;
+	return _credits > 0 || _starts.size() < _perSecond ? now : _starts.front() + WINDOW;
+}
+
+
+void ConnectRate::credit()
+{
+	if (_credits < _perSecond)
+		++_credits;
 }
 
 } } // namespace ForwardOptimal::Pool

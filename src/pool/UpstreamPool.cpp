@@ -210,7 +210,10 @@ Lease UpstreamPool::acquire(const Health::TargetStatus& target, const Health::Ad
 				handed = it->second.idle.take(maxIdleLocked(it->second, now), now, discarded);
 				learnLocked(key, it->second, discarded, now, notes);
 				if (handed)
+				{
 					it->second.backoff.reset();
+					it->second.rate.credit(); // its replacement follows the client, not the cap
+				}
 			}
 		}
 		_pWakeup->notify(); // refill, or warm up

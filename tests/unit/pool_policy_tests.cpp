@@ -80,6 +80,25 @@ BOOST_AUTO_TEST_CASE(a_storm_is_capped_at_the_rate_over_a_minute)
 	BOOST_TEST(allowed == 240);
 }
 
+BOOST_AUTO_TEST_CASE(clients_served_from_the_pool_earn_replacements_outside_the_cap)
+{
+	ConnectRate rate(4);
+	for (int i = 0; i < 4; ++i)
+		BOOST_TEST(rate.allow(T0 + i * 10ms));
+	BOOST_TEST(!rate.allow(T0 + 50ms));        // the window is full
+	rate.credit();                              // a client took a pooled socket
+	BOOST_TEST((rate.nextAllowed(T0 + 50ms) == T0 + 50ms));
+	BOOST_TEST(rate.allow(T0 + 50ms));         // its replacement goes at once
+	BOOST_TEST(!rate.allow(T0 + 60ms));        // and only one
+	// Credits are kept up to the rate: a burst of clients does not bank a storm.
+	for (int i = 0; i < 100; ++i)
+		rate.credit();
+	int allowed = 0;
+	while (rate.allow(T0 + 70ms))
+		++allowed;
+	BOOST_TEST(allowed == 4);
+}
+
 BOOST_AUTO_TEST_CASE(idle_stop_starts_cold_and_a_client_warms_it)
 {
 	IdleStop stop(120s);
