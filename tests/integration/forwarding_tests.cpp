@@ -91,15 +91,6 @@ struct Forwarder
 	Proxy::ProxyServer* server;
 };
 
-std::string randomBytes(std::size_t size, unsigned seed)
-{
-	std::mt19937 generator(seed);
-	std::string data(size, '\0');
-	for (auto& byte : data)
-		byte = static_cast<char>(generator());
-	return data;
-}
-
 // Sends `data` while reading in parallel, half-closes, and returns all that came back.
 std::string roundTrip(Poco::Net::StreamSocket& client, const std::string& data)
 {

@@ -37,15 +37,6 @@ SpliceMode modeOf(const std::string& name)
 	return name == "always" ? SpliceMode::ALWAYS : name == "auto" ? SpliceMode::AUTO : SpliceMode::OFF;
 }
 
-std::string randomBytes(std::size_t size, unsigned seed)
-{
-	std::mt19937 generator(seed);
-	std::string data(size, '\0');
-	for (auto& byte : data)
-		byte = static_cast<char>(generator());
-	return data;
-}
-
 // How a read to the end ended.
 enum class End { EOF_, RESET, TIMEOUT, OTHER };
 

@@ -1,5 +1,7 @@
 #include "TestSupport.h"
 
+#include <random>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -291,6 +293,15 @@ double cpuSeconds(pid_t pid)
 			stime = std::stoull(field);
 	}
 	return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+std::string randomBytes(std::size_t size, unsigned seed)
+{
+	std::mt19937 generator(seed);
+	std::string data(size, '\0');
+	for (auto& byte : data)
+		byte = static_cast<char>(generator());
+	return data;
 }
 
 } } // namespace ForwardOptimal::Test

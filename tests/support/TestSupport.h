@@ -86,6 +86,9 @@ private:
 	std::thread _errReader;
 };
 
+std::string randomBytes(std::size_t size, unsigned seed);
+	///< `size` pseudo-random bytes, the same for the same seed (payloads to check byte for byte).
+
 int openFdCount();
 	/// Descriptors this (test) process holds, from /proc/self/fd.
 
