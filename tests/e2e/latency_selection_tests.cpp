@@ -25,29 +25,6 @@ using namespace ForwardOptimal::Test;
 
 namespace {
 
-std::string env(const char* name)
-{
-	const char* value = std::getenv(name);
-	if (!value || !*value)
-		throw std::runtime_error(std::string(name) + " is not set: run this test through ctest");
-	return value;
-}
-
-int run(const std::vector<std::string>& args, std::string& output)
-{
-	std::string err;
-	int code = ChildProcess::run(args, output, err, 60s);
-	output += err;
-	return code;
-}
-
-// Rewrites a file in place: the namespace sees /etc/netns/NAME/hosts through a bind mount,
-// which follows the inode, so rename() would not be seen.
-void rewriteInPlace(const std::string& path, const std::string& content)
-{
-	std::ofstream(path, std::ios::trunc) << content;
-}
-
 void setDelays(const std::string& control, const std::string& rules)
 {
 	std::string temporary = control + ".new";
@@ -58,20 +35,20 @@ void setDelays(const std::string& control, const std::string& rules)
 struct Lab
 {
 	Lab():
-		script(env("FO_SOURCE_DIR") + "/tests/support/netns_lab.sh"),
+		script(requiredEnv("FO_SOURCE_DIR") + "/tests/support/netns_lab.sh"),
 		prefix("fo" + std::to_string(::getpid())),
 		control(dir.path() + "/delays"),
 		netnsEtc("/etc/netns/" + prefix + "-p")
 	{
 		std::string why;
-		if (run({"/bin/bash", script, "check"}, why) != 0)
+		if (runCapturing({"/bin/bash", script, "check"}, why) != 0)
 		{
 			std::cout << "SKIPPED: cannot build network namespaces with a TUN delay line here: " << why << std::endl;
 			std::exit(77);
 		}
 		setDelays(control, "198.19.0.1 30\n198.19.0.2 5\n198.19.0.3 15\n");
 		std::string output;
-		BOOST_TEST_REQUIRE(run({"/bin/bash", script, "up", prefix, "3", env("FO_DELAY_LINE"), control}, output) == 0, output);
+		BOOST_TEST_REQUIRE(runCapturing({"/bin/bash", script, "up", prefix, "3", requiredEnv("FO_DELAY_LINE"), control}, output) == 0, output);
 		up = true;
 
 		// Names for the targets, resolved inside the proxy's namespace only, and a resolver
@@ -82,7 +59,7 @@ struct Lab
 
 		for (int i = 1; i <= 3; ++i)
 			backends.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/ip", "netns", "exec", prefix + "-t",
-				env("FO_DEMO_BACKEND"), "--listen", "198.19.0." + std::to_string(i) + ":7000", "--name", "t" + std::to_string(i)}));
+				requiredEnv("FO_DEMO_BACKEND"), "--listen", "198.19.0." + std::to_string(i) + ":7000", "--name", "t" + std::to_string(i)}));
 		for (auto& backend : backends)
 			BOOST_TEST_REQUIRE(backend->waitForOutput("listening on", 10s), backend->all());
 	}
@@ -92,7 +69,7 @@ struct Lab
 		backends.clear();
 		std::string output;
 		if (up)
-			run({"/bin/bash", script, "down", prefix}, output);
+			runCapturing({"/bin/bash", script, "down", prefix}, output);
 		std::system(("rm -rf '" + netnsEtc + "'").c_str());
 	}
 

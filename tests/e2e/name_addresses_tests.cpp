@@ -30,28 +30,6 @@ using namespace ForwardOptimal::Test;
 
 namespace {
 
-std::string env(const char* name)
-{
-	const char* value = std::getenv(name);
-	if (!value || !*value)
-		throw std::runtime_error(std::string(name) + " is not set: run this test through ctest");
-	return value;
-}
-
-int run(const std::vector<std::string>& args, std::string& output)
-{
-	std::string err;
-	int code = ChildProcess::run(args, output, err, 60s);
-	output += err;
-	return code;
-}
-
-// In place: the namespace sees /etc/netns/NAME/hosts through a bind mount, which follows the inode.
-void rewriteInPlace(const std::string& path, const std::string& content)
-{
-	std::ofstream(path, std::ios::trunc) << content;
-}
-
 // Runs `work` on a thread that has joined the network namespace `ns` (setns affects only the
 // calling thread); sockets it creates belong to that namespace for good.
 template <typename Work>
@@ -91,20 +69,20 @@ std::string greeting(const std::string& ns, const Poco::Net::SocketAddress& prox
 struct Lab
 {
 	explicit Lab(const std::string& hosts, const std::string& delays):
-		script(env("FO_SOURCE_DIR") + "/tests/support/netns_lab.sh"),
+		script(requiredEnv("FO_SOURCE_DIR") + "/tests/support/netns_lab.sh"),
 		prefix("fo" + std::to_string(::getpid())),
 		control(dir.path() + "/delays"),
 		netnsEtc("/etc/netns/" + prefix + "-p")
 	{
 		std::string why;
-		if (run({"/bin/bash", script, "check"}, why) != 0)
+		if (runCapturing({"/bin/bash", script, "check"}, why) != 0)
 		{
 			std::cout << "SKIPPED: cannot build network namespaces with a TUN delay line here: " << why << std::endl;
 			std::exit(77);
 		}
 		std::ofstream(control, std::ios::trunc) << delays;
 		std::string output;
-		BOOST_TEST_REQUIRE(run({"/bin/bash", script, "up", prefix, "4", env("FO_DELAY_LINE"), control}, output) == 0, output);
+		BOOST_TEST_REQUIRE(runCapturing({"/bin/bash", script, "up", prefix, "4", requiredEnv("FO_DELAY_LINE"), control}, output) == 0, output);
 		up = true;
 		Poco::File(netnsEtc).createDirectories();
 		rewriteInPlace(netnsEtc + "/hosts", hosts);
@@ -117,14 +95,14 @@ struct Lab
 		backends.clear();
 		std::string output;
 		if (up)
-			run({"/bin/bash", script, "down", prefix}, output);
+			runCapturing({"/bin/bash", script, "down", prefix}, output);
 		std::system(("rm -rf '" + netnsEtc + "'").c_str());
 	}
 
 	void backend(const std::string& side, const std::string& listen, const std::string& name)
 	{
 		backends.push_back(std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/ip", "netns", "exec",
-			prefix + side, env("FO_DEMO_BACKEND"), "--listen", listen, "--name", name}));
+			prefix + side, requiredEnv("FO_DEMO_BACKEND"), "--listen", listen, "--name", name}));
 		BOOST_TEST_REQUIRE(backends.back()->waitForOutput("listening on", 10s), backends.back()->all());
 	}
 

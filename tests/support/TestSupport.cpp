@@ -304,4 +304,25 @@ std::string randomBytes(std::size_t size, unsigned seed)
 	return data;
 }
 
+std::string requiredEnv(const char* name)
+{
+	const char* value = std::getenv(name);
+	if (!value || !*value)
+		throw std::runtime_error(std::string(name) + " is not set: run this test through ctest");
+	return value;
+}
+
+int runCapturing(const std::vector<std::string>& args, std::string& output)
+{
+	std::string err;
+	int code = ChildProcess::run(args, output, err, std::chrono::seconds(60));
+	output += err;
+	return code;
+}
+
+void rewriteInPlace(const std::string& path, const std::string& content)
+{
+	std::ofstream(path, std::ios::trunc) << content;
+}
+
 } } // namespace ForwardOptimal::Test

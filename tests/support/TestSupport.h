@@ -86,6 +86,17 @@ private:
 	std::thread _errReader;
 };
 
+std::string requiredEnv(const char* name);
+	///< The value of environment variable `name`; throws std::runtime_error naming it when unset
+	///< or empty (the test was not started through ctest).
+
+int runCapturing(const std::vector<std::string>& args, std::string& output);
+	///< Runs `args` to completion (60 s at most): its exit code; stdout then stderr in `output`.
+
+void rewriteInPlace(const std::string& path, const std::string& content);
+	///< Replaces a file's content keeping its inode, so a bind mount of it (a network namespace's
+	///< /etc/netns/NAME/hosts) sees the change; a rename() would not be seen.
+
 std::string randomBytes(std::size_t size, unsigned seed);
 	///< `size` pseudo-random bytes, the same for the same seed (payloads to check byte for byte).
 
