@@ -1,6 +1,6 @@
 /* bare_relay: the floor of the thread-per-connection design, for scripts/bench.sh (not part of
  * the product).
- *   bare_relay LISTEN_PORT TARGET_HOST:PORT [BUFFER=32768]
+ *   bare_relay LISTEN_PORT TARGET_HOST:PORT [BUFFER=32768] [splice]
  * Listens on 127.0.0.1:LISTEN_PORT. Every thread blocks in accept() on the one listening socket
  * (no hand-off between threads); a thread that accepts while no other thread is left waiting in
  * accept() first starts one more, so there are always enough threads for the clients held. A
@@ -9,9 +9,14 @@
  * direction's EOF is passed on with shutdown(SHUT_WR); the session ends on both EOFs or on an
  * error, and the thread goes back to accept(). TCP_NODELAY on both sides, as ForwardOptimal sets
  * it: the client side inherits it from the listening socket. 64 KiB thread stacks.
+ * With "splice", a direction moves its bytes with splice(2) through a pipe of the thread's own
+ * (two per thread, made once, the kernel's default size) instead of the buffer: socket -> pipe
+ * (what is queued, up to a pipe's worth), then pipe -> socket until the pipe is empty (blocking):
+ * the floor of zero-copy relaying in this design.
  * Build: cc -O2 -pthread -o bare_relay bare_relay.c */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +38,7 @@ static int listen_fd = -1;
 static struct sockaddr_storage target;
 static socklen_t target_len;
 static size_t buffer_size = 32768;
+static int use_splice;
 static atomic_int waiting;        /* threads blocked in accept() right now */
 static pthread_attr_t thread_attr;
 
@@ -53,8 +60,29 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* Moves what fd `from` has queued (up to a pipe's worth) to `to` through the pipe p; returns what
+ * was read (0 at EOF) or -1 on error. Blocks until the pipe is empty again. */
+static ssize_t splice_once(int from, int to, const int p[2])
+{
+	ssize_t got;
+	while ((got = splice(from, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)) < 0 && errno == EINTR)
+		;
+	if (got < 0)
+		return errno == EAGAIN ? -2 : -1;
+	for (ssize_t left = got; left > 0;) {
+		ssize_t n = splice(p[0], NULL, to, NULL, (size_t)left, SPLICE_F_MOVE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		left -= n;
+	}
+	return got;
+}
+
 /* Relays between client and upstream until both directions ended or one failed. */
-static void relay(int client, int upstream, char *buffers)
+static void relay(int client, int upstream, char *buffers, int pipes[2][2])
 {
 	int fds[2] = { client, upstream };
 	int open_dir[2] = { 1, 1 };   /* direction i reads fds[i] and writes fds[1 - i] */
@@ -78,6 +106,19 @@ static void relay(int client, int upstream, char *buffers)
 			if (!pfd[k].revents)
 				continue;
 			int i = which[k];
+			if (use_splice) {
+				ssize_t got = splice_once(fds[i], fds[1 - i], pipes[i]);
+				if (got == -2)
+					continue;
+				if (got < 0)
+					return;
+				if (got == 0) {
+					open_dir[i] = 0;
+					if (shutdown(fds[1 - i], SHUT_WR) < 0 && errno != ENOTCONN)
+						return;
+				}
+				continue;
+			}
 			char *buf = buffers + (size_t)i * buffer_size;
 			ssize_t got = recv(fds[i], buf, buffer_size, 0);
 			if (got < 0) {
@@ -101,9 +142,10 @@ static void *serve(void *unused)
 {
 	(void)unused;
 	/* Both directions' buffers, allocated once per thread; pages are touched only as used. */
-	char *buffers = malloc(2 * buffer_size);
-	if (!buffers) {
-		fprintf(stderr, "bare_relay: out of memory for a thread's buffers\n");
+	char *buffers = use_splice ? NULL : malloc(2 * buffer_size);
+	int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
+	if (use_splice ? pipe2(pipes[0], O_CLOEXEC) < 0 || pipe2(pipes[1], O_CLOEXEC) < 0 : !buffers) {
+		fprintf(stderr, "bare_relay: no %s for a thread\n", use_splice ? "pipes" : "memory for the buffers");
 		return NULL;
 	}
 	for (;;) {
@@ -126,8 +168,20 @@ static void *serve(void *unused)
 			while ((rc = connect(upstream, (struct sockaddr *)&target, target_len)) < 0 && errno == EINTR)
 				;
 			if (rc == 0)
-				relay(client, upstream, buffers);
+				relay(client, upstream, buffers, pipes);
 			close(upstream);
+			for (int i = 0; use_splice && i < 2; ++i) {
+				int held = 0;
+				if (ioctl(pipes[i][0], FIONREAD, &held) == 0 && held == 0)
+					continue;
+				/* the session failed with bytes in the pipe: they must not reach the next one */
+				close(pipes[i][0]);
+				close(pipes[i][1]);
+				if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+					fprintf(stderr, "bare_relay: cannot make a pipe: %s\n", strerror(errno));
+					exit(1);
+				}
+			}
 		}
 		close(client);
 	}
@@ -144,8 +198,12 @@ static void start_thread(void)
 
 int main(int argc, char **argv)
 {
+	if (argc == 5 && strcmp(argv[4], "splice") == 0) {
+		use_splice = 1;
+		--argc;
+	}
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: bare_relay LISTEN_PORT TARGET_HOST:PORT [BUFFER=32768]\n");
+		fprintf(stderr, "usage: bare_relay LISTEN_PORT TARGET_HOST:PORT [BUFFER=32768] [splice]\n");
 		return 64;
 	}
 	char *end;

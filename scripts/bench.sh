@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark on loopback: a direct connection, HAProxy (TCP mode, and with splice
 # always on), nginx stream, ForwardOptimal (pool on and off; in bulk also with splice off) and
-# bare_relay (bench/bare_relay.c: the floor of the thread-per-connection design), measured in the
+# bare_relay (bench/bare_relay.c: the floor of the thread-per-connection design; in bulk also with
+# splice, bare-splice: that design's floor for zero-copy), measured in the
 # same run, contenders interleaved round by round so machine drift hits all alike; medians and
 # ratios. Each measured run also reads the contender's CPU time (utime+stime, /proc/PID/stat).
 #   ./scripts/bench.sh [ROUNDS=3] [DURATION_S=4]
@@ -82,6 +83,8 @@ wait_port() {
   for _ in $(seq 1 100); do "${NSEXEC[@]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "port $1 never opened; the servers said:" >&2; tail -n 5 "$WORK"/*.log >&2; return 1
 }
+# Idle CPU time of the whole machine so far (idle + iowait, clock ticks summed over CPUs).
+idle_ticks() { awk '$1 == "cpu" {print $5 + $6}' /proc/stat; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # ---- backends -------------------------------------------------------------------------------
@@ -102,13 +105,15 @@ wait_port $IPERF; wait_port $HTTP; wait_port $ECHO
 # start_contenders BACKEND_PORT BASE [BACKEND_HOST] [copy]: listeners BASE+1 haproxy, +2 haproxy
 # splice, +3 nginx, +4 ForwardOptimal (pool), +5 ForwardOptimal (no pool), +6 bare_relay, +8
 # poco_relay (bench/poco_relay.cpp: the same relay inside POCO's TCPServer, the fixed shape's
-# floor), and with "copy" (where the binary has the setting) +7 ForwardOptimal (no pool, splice off).
+# floor), and with "copy" (where the binary has the setting) +7 ForwardOptimal (no pool, splice off)
+# and +9 bare_relay with splice (bulk only).
 # Sets CPIDS[name]=pid.
 declare -A CPIDS
 start_contenders() {
   local backend=$1 base=$2 host=${3:-127.0.0.1} copy=${4:-}
   local variants="pool nopool" ports="1 2 3 4 5 6 8"
   [ -n "$copy" ] && [ -n "$FO_COPY" ] && variants+=" copy" && ports+=" 7"
+  [ -n "$copy" ] && ports+=" 9"
   cat > "$WORK/hap$base.cfg" <<CONF
 global
   maxconn 7500
@@ -154,11 +159,12 @@ CONF
   done
   start "$TOOLS/bare_relay" $((base+6)) "$host:$backend"; CPIDS[bare]=$LAST_PID
   start "$TOOLS/poco_relay" $((base+8)) "$host:$backend"; CPIDS[poco]=$LAST_PID
+  if [ -n "$copy" ]; then start "$TOOLS/bare_relay" $((base+9)) "$host:$backend" 32768 splice; CPIDS[bare-splice]=$LAST_PID; fi
   for p in $ports; do wait_port $((base+p)); done
   sleep 0.5
 }
 stop_contenders() { kill "${CPIDS[@]}" 2>/dev/null || true; sleep 1; CPIDS=(); }
-port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; bare) echo $(($3+6));; fo-copy) echo $(($3+7));; poco) echo $(($3+8));; esac; }
+port_of() { case $1 in direct) echo $2;; haproxy) echo $(($3+1));; haproxy-splice) echo $(($3+2));; nginx) echo $(($3+3));; fo-pool) echo $(($3+4));; fo-nopool) echo $(($3+5));; bare) echo $(($3+6));; fo-copy) echo $(($3+7));; poco) echo $(($3+8));; bare-splice) echo $(($3+9));; esac; }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else {m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; if (m >= 100) printf "%.0f\n", m; else printf "%.3g\n", m}}'; }
 declare -A SAMPLES
@@ -172,21 +178,24 @@ fo_log "bulk throughput (iperf3)"
 start_contenders $IPERF 26000 127.0.0.1 copy
 bulk_contenders="direct haproxy haproxy-splice nginx fo-nopool bare"
 [ -n "$FO_COPY" ] && bulk_contenders+=" fo-copy"
+bulk_contenders+=" bare-splice"
 for r in $(seq 1 "$ROUNDS"); do
   for c in $bulk_contenders; do
     for streams in 1 4; do
       # iperf3's server takes one test at a time and needs a moment between them; retry once.
       for attempt in 1 2; do
         sleep 1
-        cpu0=$(cpu_of $c)
+        cpu0=$(cpu_of $c); idle0=$(idle_ticks)
         read -r gbps bytes < <(timeout $((DUR + 10)) iperf3 -c 127.0.0.1 -p "$(port_of $c $IPERF 26000)" -t "$DUR" -P $streams -J 2>/dev/null \
           | jq -r '"\((.end.sum_received.bits_per_second // 0) / 1e9) \(.end.sum_received.bytes // 0)"' 2>/dev/null || echo "0 0") || true
-        cpu1=$(cpu_of $c)
+        cpu1=$(cpu_of $c); idle1=$(idle_ticks)
         [ "${gbps:-0}" != 0 ] && break
       done
       record "bulk$streams" $c "${gbps:-0}"
       # CPU ms per GB (10^9 bytes received by the iperf3 server).
       [ $c = direct ] || record "cpu_gb$streams" $c "$(per_unit "$cpu0" "$cpu1" 1000 "$(echo "scale=6; ${bytes:-0} / 1000000000" | bc)")"
+      # Machine-wide idle CPU ms per GB: time no process could run (everyone waiting on another).
+      record "idle_gb$streams" $c "$(per_unit "$idle0" "$idle1" 1000 "$(echo "scale=6; ${bytes:-0} / 1000000000" | bc)")"
     done
   done
 done
@@ -305,6 +314,7 @@ fi
 declare -A LABEL=(
   [bulk1]="bulk, 1 stream (Gbit/s, iperf3)" [bulk4]="bulk, 4 streams (Gbit/s, iperf3)"
   [cpu_gb1]="CPU per GB, 1 stream (ms)" [cpu_gb4]="CPU per GB, 4 streams (ms)"
+  [idle_gb1]="machine idle CPU per GB, 1 stream (ms)" [idle_gb4]="machine idle CPU per GB, 4 streams (ms)"
   [connrate]="new connections (req/s, wrk -c32, Connection: close)" [connerr]="errors in that run"
   [cpu_conn]="CPU per new connection (us)"
   [karate]="keep-alive requests (req/s, wrk -c32)" [cpu_ka]="CPU per keep-alive request (us)"
@@ -318,11 +328,12 @@ declare -A LABEL=(
   [lat_p999]="fixed ${LAT_RATE}/s over ${LAT_CONNS} conns: p99.9 (ms)" [lat_max]="fixed ${LAT_RATE}/s over ${LAT_CONNS} conns: max (ms)"
   [lat_err]="errors in those runs" [cpu_lat]="CPU per request at ${LAT_RATE}/s (us)"
   [ttfb_median]="TTFB through ${DELAY_MS} ms one way, median (ms)" [ttfb_p90]="TTFB through ${DELAY_MS} ms one way, p90 (ms)")
-metrics="bulk1 bulk4 cpu_gb1 cpu_gb4 connrate connerr cpu_conn karate cpu_ka p50 p99 held2000 kib_per_conn2000 sock_kib_per_conn2000 held7000 kib_per_conn7000 sock_kib_per_conn7000 lat_p50 lat_p99 lat_p999 lat_max lat_err cpu_lat ttfb_median ttfb_p90"
+metrics="bulk1 bulk4 cpu_gb1 cpu_gb4 idle_gb1 idle_gb4 connrate connerr cpu_conn karate cpu_ka p50 p99 held2000 kib_per_conn2000 sock_kib_per_conn2000 held7000 kib_per_conn7000 sock_kib_per_conn7000 lat_p50 lat_p99 lat_p999 lat_max lat_err cpu_lat ttfb_median ttfb_p90"
 spread_metrics=" lat_p50 lat_p99 "   # shown as median (min-max over rounds)
 contenders="direct haproxy haproxy-splice nginx fo-pool fo-nopool"
 [ -n "$FO_COPY" ] && want bulk && contenders+=" fo-copy"
 contenders+=" bare poco"
+want bulk && contenders+=" bare-splice"
 samples_of() { echo "${SAMPLES[$1|$2]:-}" | tr ' ' '\n' | { grep -v '^$' || true; }; }
 numeric() { grep -E '^-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$' || true; }
 fmt3() { awk '{if ($1 >= 100) printf "%.0f\n", $1; else printf "%.3g\n", $1}'; }
@@ -385,6 +396,9 @@ ratio "bulk 1 stream, fo-nopool / haproxy-splice >= 1.0" "${MED[bulk1|fo-nopool]
 ratio "bulk 4 streams, fo-nopool / haproxy-splice >= 1.0" "${MED[bulk4|fo-nopool]:-}" "${MED[bulk4|haproxy-splice]:-}" '>=' 1
 ratio "CPU per GB 1 stream, fo-nopool / haproxy-splice <= 1.0" "${MED[cpu_gb1|fo-nopool]:-}" "${MED[cpu_gb1|haproxy-splice]:-}" '<=' 1
 ratio "CPU per GB 4 streams, fo-nopool / haproxy-splice <= 1.0" "${MED[cpu_gb4|fo-nopool]:-}" "${MED[cpu_gb4|haproxy-splice]:-}" '<=' 1
+ratio "bulk 1 stream, bare-splice / haproxy-splice (the design's zero-copy floor)" "${MED[bulk1|bare-splice]:-}" "${MED[bulk1|haproxy-splice]:-}" '>=' 1
+ratio "bulk 4 streams, bare-splice / haproxy-splice (the design's zero-copy floor)" "${MED[bulk4|bare-splice]:-}" "${MED[bulk4|haproxy-splice]:-}" '>=' 1
+ratio "bulk 4 streams, fo-nopool / bare-splice" "${MED[bulk4|fo-nopool]:-}" "${MED[bulk4|bare-splice]:-}" '>=' 1
 ratio "RSS per idle connection at 2,000, fo-pool / nginx <= 1.0" "${MED[kib_per_conn2000|fo-pool]:-}" "${MED[kib_per_conn2000|nginx]:-}" '<=' 1
 ratio "RSS per idle connection at 7,000, fo-pool / nginx <= 1.0" "${MED[kib_per_conn7000|fo-pool]:-}" "${MED[kib_per_conn7000|nginx]:-}" '<=' 1
 ratio "latency p50 at ${LAT_RATE}/s, fo-pool / best of haproxy, nginx <= 1.0" "${MED[lat_p50|fo-pool]:-}" "$(best lat_p50 min haproxy nginx)" '<=' 1
