@@ -42,22 +42,9 @@ void sendAll(Poco::Net::StreamSocket& socket, const std::string& bytes)
 	}
 }
 
-// The client's address for a log line; the client may have reset already (on the accept
+// A peer's address, or nothing when it has reset already (getpeername fails then; on the accept
 // thread no session boundary would catch the exception).
-std::string peerOf(const Poco::Net::StreamSocket& client)
-{
-	try
-	{
-		return client.peerAddress().toString();
-	}
-	catch (const Poco::Exception&)
-	{
-		return "(unknown)";
-	}
-}
-
-// A peer's address, or 0.0.0.0:0 when it has reset already.
-Poco::Net::SocketAddress peerAddressOf(const Poco::Net::StreamSocket& socket)
+std::optional<Poco::Net::SocketAddress> peerAddressOf(const Poco::Net::StreamSocket& socket)
 {
 	try
 	{
@@ -65,8 +52,15 @@ Poco::Net::SocketAddress peerAddressOf(const Poco::Net::StreamSocket& socket)
 	}
 	catch (const Poco::Exception&)
 	{
-		return Poco::Net::SocketAddress();
+		return std::nullopt;
 	}
+}
+
+// The client's address for a log line.
+std::string peerOf(const Poco::Net::StreamSocket& client)
+{
+	std::optional<Poco::Net::SocketAddress> address = peerAddressOf(client);
+	return address ? address->toString() : "(unknown)";
 }
 
 } // namespace
@@ -217,7 +211,7 @@ void ForwardConnection::serve(Poco::Net::StreamSocket& client)
 	bool admitted = readInboundHeader(pRuntime->settings(), client);
 	if (_accessLog)
 	{
-		_record.clientAddress = _addressesKnown ? *_clientAddress : peerAddressOf(client);
+		_record.clientAddress = _addressesKnown ? _clientAddress : peerAddressOf(client);
 		_record.uniqueId = uniqueId();
 	}
 	if (!admitted)
@@ -259,9 +253,7 @@ void ForwardConnection::noteUpstream(const Upstream& upstream)
 		return;
 	_record.target = upstream.pTarget->target.toString();
 	_record.pooled = upstream.pooled;
-	Poco::Net::SocketAddress address = peerAddressOf(upstream.socket);
-	if (address.port() != 0)
-		_record.upstreamAddress = address;
+	_record.upstreamAddress = peerAddressOf(upstream.socket);
 }
 
 
