@@ -1,6 +1,9 @@
 #include "proxy/PipePool.h"
 
+#include <Poco/Logger.h>
+
 #include <algorithm>
+#include <string>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -10,10 +13,24 @@
 namespace ForwardOptimal {
 namespace Proxy {
 
-PipePool::PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks):
+namespace {
+
+// What the kernel gives a new pipe unless the user is over its soft limit: PIPE_DEF_BUFFERS pages.
+std::size_t defaultPipeBytes()
+{
+	long page = ::sysconf(_SC_PAGESIZE);
+	return 16 * static_cast<std::size_t>(page > 0 ? page : 4096);
+}
+
+} // namespace
+
+
+PipePool::PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks,
+		std::size_t minBytes):
 	_maxPipes(maxPipes),
 	_maxIdle(std::min(maxIdle, maxPipes)),
-	_fallbacks(fallbacks)
+	_fallbacks(fallbacks),
+	_minBytes(minBytes > 0 ? minBytes : defaultPipeBytes())
 {
 	_idle.reserve(_maxIdle);
 }
@@ -46,7 +63,11 @@ Pipe PipePool::acquire()
 	}
 	int ends[2];
 	if (::pipe2(ends, O_NONBLOCK | O_CLOEXEC) == 0)
-		return Pipe{ends[0], ends[1]};
+	{
+		if (fullSize(ends[0]))
+			return Pipe{ends[0], ends[1]};
+		close(Pipe{ends[0], ends[1]});
+	}
 	{
 		std::lock_guard<std::mutex> lock(_mutex);
 		--_inUse;
@@ -118,6 +139,20 @@ std::size_t PipePool::capacityFor(const Config::Settings& settings)
 	std::size_t descriptors = limit.rlim_cur == RLIM_INFINITY ? static_cast<std::size_t>(1) << 20
 		: static_cast<std::size_t>(limit.rlim_cur);
 	return capacityFor(descriptors, settings);
+}
+
+
+bool PipePool::fullSize(int readEnd)
+{
+	int bytes = ::fcntl(readEnd, F_GETPIPE_SZ);
+	if (bytes < 0 || static_cast<std::size_t>(bytes) >= _minBytes)
+		return true; // a kernel that cannot tell: use it
+	if (!_warnedSmall.exchange(true))
+		Poco::Logger::get("ForwardOptimal.Proxy.PipePool").warning("⚠️  splice: the kernel made a new pipe of only "
+			+ std::to_string(bytes) + " bytes (this user's pipes reached fs.pipe-user-pages-soft, across all its"
+			" processes): directions that get no full-size pipe copy instead (forwardoptimal_splice_fallbacks_total);"
+			" raise that sysctl or lower the number of concurrent bulk sessions. Said once.");
+	return false;
 }
 
 

@@ -25,6 +25,11 @@ struct Pipe
 ///   at once (in use or idle, two descriptors each). acquire() returns no pipe when that many
 ///   are in use or pipe2() fails (out of descriptors): the direction copies instead, and
 ///   `fallbacks` counts it. capacityFor() sizes `maxPipes` from the descriptor budget.
+/// - Full-size only: a new pipe smaller than `minBytes` is closed and counted as a fallback too.
+///   The kernel makes a new pipe 2 pages instead of 16 once an unprivileged user's pipes hold
+///   `fs.pipe-user-pages-soft` pages (16,384 by default: 1,024 pipes of 64 KiB, across every
+///   process of that user, e.g. systemd's DynamicUser); splicing 2 pages at a time costs more
+///   than copying. The first such pipe logs a warning once.
 /// - Reused: a released pipe is kept for the next acquire(), up to `maxIdle` idle pipes; beyond
 ///   that it is closed.
 /// - Clean: a pipe goes back only empty. release() asks the kernel (FIONREAD) and closes a pipe
@@ -43,9 +48,11 @@ public:
 	static constexpr std::size_t MAX_IDLE = 64;
 		/// Idle pipes kept by default (128 descriptors): enough for bursts of bulk sessions.
 
-	PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks);
+	PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks,
+		std::size_t minBytes = 0);
 		/// `fallbacks` is incremented for each acquire() that returns no pipe; it must outlive
-		/// the pool.
+		/// the pool. `minBytes`: the least a new pipe must hold to be used; 0 = what the kernel
+		/// gives a new pipe normally (16 pages).
 	~PipePool();
 		/// Closes the idle pipes. Pipes still in use are their holders' to release first.
 
@@ -77,10 +84,13 @@ public:
 
 private:
 	static void close(Pipe pipe);
+	bool fullSize(int readEnd);
 
 	const std::size_t _maxPipes;
 	const std::size_t _maxIdle;
 	std::atomic<std::uint64_t>& _fallbacks;
+	const std::size_t _minBytes;
+	std::atomic<bool> _warnedSmall{false};
 	mutable std::mutex _mutex;
 	std::vector<Pipe> _idle;    // guarded by _mutex
 	std::size_t _inUse = 0;     // guarded by _mutex; includes pipes being created

@@ -18,9 +18,14 @@
 #include <mutex>
 #include <random>
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <fstream>
 
 using namespace ForwardOptimal;
 using namespace ForwardOptimal::Test;
@@ -598,6 +603,62 @@ BOOST_AUTO_TEST_CASE(the_pipe_budget_leaves_every_session_its_descriptors)
 	BOOST_TEST(Proxy::PipePool::capacityFor(20000, settings) == 0u);
 	settings.maxConnections = 4;
 	BOOST_TEST(Proxy::PipePool::capacityFor(20000, settings) == 8u); // two per session at most
+}
+
+// Run in a child that becomes an unprivileged user of its own (a uid nobody else has), so the
+// kernel's per-user pipe accounting is real and this test's alone. Exit codes name the step.
+int smallPipeChild(long pipesToFill)
+{
+	rlim_t descriptors = static_cast<rlim_t>(2 * pipesToFill + 256);
+	rlimit limit{descriptors, descriptors};
+	uid_t uid = static_cast<uid_t>(2000000000 + ::getpid() % 1000000);
+	if (::setrlimit(RLIMIT_NOFILE, &limit) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0)
+		return 10;
+	std::vector<int> held;
+	for (long i = 0; i < pipesToFill; ++i)
+	{
+		int ends[2];
+		if (::pipe2(ends, O_CLOEXEC) != 0)
+			return 11;
+		held.insert(held.end(), {ends[0], ends[1]});
+	}
+	std::atomic<std::uint64_t> fallbacks{0};
+	Proxy::PipePool pool(4, 4, fallbacks);
+	if (pool.acquire().valid())
+		return 12; // a 2-page pipe was handed out
+	if (fallbacks != 1 || pool.usage().inUse != 0)
+		return 13;
+	for (int fd : held)
+		::close(fd);
+	Proxy::Pipe full = pool.acquire(); // the user's pages are free again
+	if (!full.valid())
+		return 14;
+	int bytes = ::fcntl(full.readEnd, F_GETPIPE_SZ);
+	pool.release(full);
+	return bytes >= 16 * ::sysconf(_SC_PAGESIZE) ? 0 : 15;
+}
+
+BOOST_AUTO_TEST_CASE(over_the_users_pipe_page_limit_a_small_new_pipe_is_closed_and_counted)
+{
+	// An unprivileged user whose pipes hold fs.pipe-user-pages-soft pages gets 2-page pipes;
+	// the pool must not splice through them (slower than copying) and must not leak them.
+	long softPages = 0;
+	std::ifstream("/proc/sys/fs/pipe-user-pages-soft") >> softPages;
+	if (::geteuid() != 0 || softPages <= 0)
+	{
+		BOOST_TEST_MESSAGE("skipped: needs root (to act as an unprivileged user) and a pipe-user-pages-soft limit");
+		return;
+	}
+	long pipesToFill = softPages / 16 + 1; // each normal pipe counts 16 pages
+	pid_t child = ::fork();
+	BOOST_TEST_REQUIRE(child >= 0);
+	if (child == 0)
+		::_exit(smallPipeChild(pipesToFill));
+	int status = 0;
+	BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+	BOOST_TEST_REQUIRE(WIFEXITED(status));
+	// 10 setuid, 11 pipe2, 12 small pipe used, 13 not counted, 14 no pipe after, 15 small after
+	BOOST_TEST(WEXITSTATUS(status) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
