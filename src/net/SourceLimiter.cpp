@@ -1,6 +1,5 @@
 #include "net/SourceLimiter.h"
 
-#include <sys/socket.h>
 
 namespace ForwardOptimal {
 namespace Net {
@@ -47,21 +46,6 @@ void SourceLimiter::Lease::release()
 	if (_pOwner)
 		_pOwner->release(_address);
 	_pOwner = nullptr;
-}
-
-
-SourceLimiter::Lease SourceLimiter::acquire(int connectedSocket, unsigned limit)
-{
-	if (limit == 0)
-		return Lease(); // no system call at all when the limit is off
-	sockaddr_storage peer{};
-	socklen_t length = sizeof peer;
-	if (::getpeername(connectedSocket, reinterpret_cast<sockaddr*>(&peer), &length) != 0)
-		return Lease();
-	std::optional<MappedAddress> source = MappedAddress::of(reinterpret_cast<const sockaddr*>(&peer));
-	if (!source)
-		return Lease();
-	return acquire(*source, limit);
 }
 
 

@@ -51,16 +51,10 @@ public:
 	SourceLimiter(const SourceLimiter&) = delete;
 	SourceLimiter& operator=(const SourceLimiter&) = delete;
 
-	Lease acquire(int connectedSocket, unsigned limit);
-		/// One more connection for the peer address of a connected socket, if that address has
-		/// fewer than `limit`; limit 0 = no limit (granted, nothing counted, no system call).
-		/// A socket whose peer cannot be read any more (the client is already gone) or is not
-		/// IP is granted uncounted: it is about to fail anyway, and refusing it would count a
-		/// refusal that did not happen. The limiter must outlive the lease.
-
 	Lease acquire(const MappedAddress& address, unsigned limit);
-		/// The same for an address known otherwise: the source of a trusted balancer's PROXY
-		/// header, counted once the header is read.
+		/// One more connection from `address` (a client's, as accept() returned it, or the
+		/// source of a trusted balancer's PROXY header once read), if it has fewer than `limit`;
+		/// limit 0 = no limit (granted, nothing counted). The limiter must outlive the lease.
 
 private:
 	void release(const MappedAddress& address);

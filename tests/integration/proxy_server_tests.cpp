@@ -135,17 +135,15 @@ struct EchoProxy
 	}
 
 	// Connections the proxy counts for `source` now, read the way the proxy reads them: by how
-	// many more a probe connection from that address is granted under a high limit.
+	// many more the address is granted under a high limit.
 	unsigned counted(const std::string& source)
 	{
 		constexpr unsigned PROBE_LIMIT = 64;
-		Poco::Net::ServerSocket listener(Poco::Net::SocketAddress("127.0.0.1", 0));
-		Poco::Net::StreamSocket probe = connectFrom(source, listener.address());
-		Poco::Net::StreamSocket peer = listener.acceptConnection();
+		Net::MappedAddress address{Poco::Net::IPAddress(source)};
 		std::vector<Net::SourceLimiter::Lease> granted;
 		for (unsigned i = 0; i < PROBE_LIMIT; ++i)
 		{
-			granted.push_back(context->sources.acquire(peer.impl()->sockfd(), PROBE_LIMIT));
+			granted.push_back(context->sources.acquire(address, PROBE_LIMIT));
 			if (!granted.back())
 				return PROBE_LIMIT - i;
 		}

@@ -1,16 +1,21 @@
 // Concurrent acquire/release throughput of the per-source limiter, for docs/benchmarks.md:
 //   fo_limiter_bench [THREADS=4] [SECONDS=2] [SOURCES=64]
 // THREADS threads each take and give back leases as fast as they can, round robin over
-// connections from SOURCES loopback addresses (127.0.0.2 ...), with a limit no one reaches:
-// the accept filter's path (getpeername, one lock, one hash lookup) and the session's release.
+// SOURCES loopback addresses (127.0.0.2 ...), with a limit no one reaches: the accept filter's
+// path (one lock, one hash lookup; the address comes from accept()) and the session's release.
 // Built against this tree's Net::SourceLimiter; compiled with -DFO_SHARDED_LIMITER against
-// an older tree's Proxy::SourceLimiter (16 shards) it measures that one, for comparison.
+// an older tree's Proxy::SourceLimiter (16 shards, which took a connected socket and asked
+// getpeername) it measures that one over real connections, for comparison.
 #ifdef FO_SHARDED_LIMITER
 #include "proxy/SourceLimiter.h"
 using Limiter = ForwardOptimal::Proxy::SourceLimiter;
+using Source = int; // the accepted socket
 #else
+#include "net/MappedAddress.h"
 #include "net/SourceLimiter.h"
+#include "Poco/Net/IPAddress.h"
 using Limiter = ForwardOptimal::Net::SourceLimiter;
+using Source = ForwardOptimal::Net::MappedAddress;
 #endif
 
 #include <atomic>
@@ -26,6 +31,7 @@ using Limiter = ForwardOptimal::Net::SourceLimiter;
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifdef FO_SHARDED_LIMITER
 namespace {
 
 int listenOnLoopback(sockaddr_in& address)
@@ -64,18 +70,24 @@ int acceptedFrom(int listener, const sockaddr_in& address, int index, std::vecto
 }
 
 } // namespace
+#endif
 
 int main(int argc, char** argv)
 {
 	int threads = argc > 1 ? std::atoi(argv[1]) : 4;
 	double seconds = argc > 2 ? std::atof(argv[2]) : 2.0;
 	int sources = argc > 3 ? std::atoi(argv[3]) : 64;
+	std::vector<Source> fds;
+#ifdef FO_SHARDED_LIMITER
+	std::vector<int> keep;
 	sockaddr_in address{};
 	int listener = listenOnLoopback(address);
-	std::vector<int> keep;
-	std::vector<int> fds;
 	for (int i = 0; i < sources; ++i)
 		fds.push_back(acceptedFrom(listener, address, i, keep));
+#else
+	for (int i = 0; i < sources; ++i)
+		fds.push_back(Source(Poco::Net::IPAddress("127.0.0." + std::to_string(2 + i % 250))));
+#endif
 
 	Limiter limiter;
 	std::atomic<bool> stop{false};
@@ -99,8 +111,10 @@ int main(int argc, char** argv)
 		worker.join();
 	std::printf("threads %d, sources %d: %.0f acquire+release per second\n", threads, sources,
 		static_cast<double>(operations.load()) / seconds);
+#ifdef FO_SHARDED_LIMITER
 	for (int fd : keep)
 		::close(fd);
 	::close(listener);
+#endif
 	return 0;
 }

@@ -1,6 +1,8 @@
-// The limiter through its one entry point, acquire(connected socket, limit): real loopback
-// connections from different source addresses (127.0.0.2, 127.0.0.3, ::1), and a count read
-// back the way the proxy sees it, by what the next acquire() answers.
+// The limiter through acquire(source address, limit), with addresses as the kernel reports the
+// peers of real loopback connections from different sources (127.0.0.2, 127.0.0.3, ::1; the
+// proxy takes the same sockaddr from accept()), and a count read back the way the proxy sees
+// it, by what the next acquire() answers.
+#include "net/MappedAddress.h"
 #include "net/SourceLimiter.h"
 
 #include "Poco/Net/IPAddress.h"
@@ -12,10 +14,14 @@
 #include <atomic>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
+using ForwardOptimal::Net::MappedAddress;
 using ForwardOptimal::Net::SourceLimiter;
 using Lease = SourceLimiter::Lease;
 
@@ -32,9 +38,9 @@ struct Loopback
 		dualStack.listen(64);
 	}
 
-	// A connection from `source` to the IPv4 listener (or the dual-stack one); returns the
-	// accepted side's descriptor, which the fixture keeps open.
-	int from(const std::string& source, bool toDualStack = false)
+	// A connection from `source` to the IPv4 listener (or the dual-stack one), kept open by the
+	// fixture; returns its accepted side's peer address as the proxy maps it.
+	MappedAddress from(const std::string& source, bool toDualStack = false)
 	{
 		Poco::Net::ServerSocket& listener = toDualStack ? dualStack : v4;
 		bool v6 = source.find(':') != std::string::npos;
@@ -44,7 +50,12 @@ struct Loopback
 		client.connect(Poco::Net::SocketAddress(toDualStack ? (v6 ? "::1" : "127.0.0.1") : "127.0.0.1", port));
 		clients.push_back(client);
 		accepted.push_back(listener.acceptConnection());
-		return accepted.back().impl()->sockfd();
+		sockaddr_storage peer{};
+		socklen_t length = sizeof peer;
+		BOOST_TEST_REQUIRE(::getpeername(accepted.back().impl()->sockfd(), reinterpret_cast<sockaddr*>(&peer), &length) == 0);
+		std::optional<MappedAddress> mapped = MappedAddress::of(reinterpret_cast<const sockaddr*>(&peer));
+		BOOST_TEST_REQUIRE(mapped.has_value());
+		return *mapped;
 	}
 
 	Poco::Net::ServerSocket v4;
@@ -53,14 +64,14 @@ struct Loopback
 	std::list<Poco::Net::StreamSocket> accepted;
 };
 
-// How many more connections from the peer of `fd` the limiter grants under `limit` (probing
+// How many more connections from `source` the limiter grants under `limit` (probing
 // up to `limit`): `limit` minus the connections it counts now.
-unsigned room(SourceLimiter& limiter, int fd, unsigned limit)
+unsigned room(SourceLimiter& limiter, const MappedAddress& source, unsigned limit)
 {
 	std::vector<Lease> probes;
 	for (unsigned i = 0; i < limit; ++i)
 	{
-		probes.push_back(limiter.acquire(fd, limit));
+		probes.push_back(limiter.acquire(source, limit));
 		if (!probes.back())
 			return i;
 	}
@@ -80,7 +91,7 @@ BOOST_AUTO_TEST_CASE(grants_up_to_the_limit_and_refuses_beyond)
 		held.push_back(limiter.acquire(from("127.0.0.2"), 3));
 		BOOST_TEST(static_cast<bool>(held.back()), "connection " << i);
 	}
-	int fourth = from("127.0.0.2");
+	MappedAddress fourth = from("127.0.0.2");
 	BOOST_TEST(!limiter.acquire(fourth, 3));
 	BOOST_TEST(!limiter.acquire(fourth, 3)); // a refusal counts nothing: still exactly full
 	held.pop_back();
@@ -90,41 +101,41 @@ BOOST_AUTO_TEST_CASE(grants_up_to_the_limit_and_refuses_beyond)
 BOOST_AUTO_TEST_CASE(a_lease_gives_its_place_back_when_it_ends)
 {
 	SourceLimiter limiter;
-	int fd = from("127.0.0.2");
+	MappedAddress source = from("127.0.0.2");
 	{
-		Lease first = limiter.acquire(fd, 1);
+		Lease first = limiter.acquire(source, 1);
 		BOOST_TEST(static_cast<bool>(first));
-		BOOST_TEST(!limiter.acquire(fd, 1));
+		BOOST_TEST(!limiter.acquire(source, 1));
 	}
-	BOOST_TEST(room(limiter, fd, 5) == 5u);
+	BOOST_TEST(room(limiter, source, 5) == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(moving_a_lease_moves_its_place_and_never_gives_it_back_twice)
 {
 	SourceLimiter limiter;
-	int fd = from("127.0.0.2");
-	Lease first = limiter.acquire(fd, 4);
+	MappedAddress source = from("127.0.0.2");
+	Lease first = limiter.acquire(source, 4);
 	Lease moved(std::move(first));
-	BOOST_TEST(room(limiter, fd, 4) == 3u);
-	Lease assigned = limiter.acquire(fd, 4);
-	BOOST_TEST(room(limiter, fd, 4) == 2u);
+	BOOST_TEST(room(limiter, source, 4) == 3u);
+	Lease assigned = limiter.acquire(source, 4);
+	BOOST_TEST(room(limiter, source, 4) == 2u);
 	assigned = std::move(moved); // gives back the place `assigned` held, takes over the other
-	BOOST_TEST(room(limiter, fd, 4) == 3u);
+	BOOST_TEST(room(limiter, source, 4) == 3u);
 	first = Lease(); // moved from: holds nothing, gives nothing back
-	BOOST_TEST(room(limiter, fd, 4) == 3u);
+	BOOST_TEST(room(limiter, source, 4) == 3u);
 	assigned = Lease();
-	BOOST_TEST(room(limiter, fd, 4) == 4u);
+	BOOST_TEST(room(limiter, source, 4) == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_means_no_limit_and_counts_nothing)
 {
 	SourceLimiter limiter;
-	int fd = from("127.0.0.2");
+	MappedAddress source = from("127.0.0.2");
 	std::vector<Lease> held;
 	for (int i = 0; i < 1000; ++i)
-		held.push_back(limiter.acquire(fd, 0));
+		held.push_back(limiter.acquire(source, 0));
 	BOOST_TEST(static_cast<bool>(held.back()));
-	BOOST_TEST(room(limiter, fd, 1) == 1u); // the thousand counted nothing
+	BOOST_TEST(room(limiter, source, 1) == 1u); // the thousand counted nothing
 }
 
 BOOST_AUTO_TEST_CASE(each_address_has_its_own_count)
@@ -141,8 +152,8 @@ BOOST_AUTO_TEST_CASE(each_address_has_its_own_count)
 BOOST_AUTO_TEST_CASE(an_ipv4_client_of_a_dual_stack_listener_counts_as_its_ipv4_address)
 {
 	SourceLimiter limiter;
-	int plain = from("127.0.0.2");        // peer AF_INET 127.0.0.2
-	int mapped = from("127.0.0.2", true); // peer AF_INET6 ::ffff:127.0.0.2
+	MappedAddress plain = from("127.0.0.2");        // peer AF_INET 127.0.0.2
+	MappedAddress mapped = from("127.0.0.2", true); // peer AF_INET6 ::ffff:127.0.0.2
 	BOOST_TEST_REQUIRE(accepted.back().peerAddress().family() == Poco::Net::SocketAddress::IPv6);
 	Lease one = limiter.acquire(plain, 1);
 	BOOST_TEST(static_cast<bool>(one));
@@ -155,7 +166,6 @@ BOOST_AUTO_TEST_CASE(an_ipv4_client_of_a_dual_stack_listener_counts_as_its_ipv4_
 
 BOOST_AUTO_TEST_CASE(an_address_from_a_proxy_header_is_counted_as_a_socket_peer_is)
 {
-	using ForwardOptimal::Net::MappedAddress;
 	SourceLimiter limiter;
 	MappedAddress client(Poco::Net::IPAddress("198.18.0.9"));
 	Lease first = limiter.acquire(client, 2);
@@ -169,20 +179,11 @@ BOOST_AUTO_TEST_CASE(an_address_from_a_proxy_header_is_counted_as_a_socket_peer_
 	BOOST_TEST(bool(limiter.acquire(client, 0))); // no limit
 }
 
-BOOST_AUTO_TEST_CASE(a_socket_without_a_peer_is_granted_and_counts_nothing)
-{
-	SourceLimiter limiter;
-	Poco::Net::StreamSocket unconnected(Poco::Net::SocketAddress::IPv4);
-	Lease first = limiter.acquire(unconnected.impl()->sockfd(), 1);
-	Lease second = limiter.acquire(unconnected.impl()->sockfd(), 1);
-	BOOST_TEST((first && second));
-}
-
 BOOST_AUTO_TEST_CASE(concurrent_connections_never_exceed_the_limit_and_all_places_come_back)
 {
 	SourceLimiter limiter;
 	constexpr unsigned LIMIT = 5;
-	const std::vector<int> sources = {from("127.0.0.2"), from("127.0.0.3"), from("::1", true)};
+	const std::vector<MappedAddress> sources = {from("127.0.0.2"), from("127.0.0.3"), from("::1", true)};
 	std::vector<std::atomic<int>> inside(sources.size());
 	std::atomic<int> worst{0};
 	std::atomic<int> granted{0};
@@ -208,8 +209,8 @@ BOOST_AUTO_TEST_CASE(concurrent_connections_never_exceed_the_limit_and_all_place
 		thread.join();
 	BOOST_TEST(worst.load() <= static_cast<int>(LIMIT));
 	BOOST_TEST(granted.load() > 0);
-	for (int fd : sources)
-		BOOST_TEST(room(limiter, fd, LIMIT) == LIMIT);
+	for (const MappedAddress& source : sources)
+		BOOST_TEST(room(limiter, source, LIMIT) == LIMIT);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
