@@ -81,6 +81,20 @@ static ssize_t splice_once(int from, int to, const int p[2])
 	return got;
 }
 
+/* Moves what direction `from` -> `to` has now, through the pipe p (splice) or buf (copy):
+ * what was read (0 at EOF), -2 when nothing was there, -1 on error. */
+static ssize_t move_once(int from, int to, char *buf, const int p[2])
+{
+	if (use_splice)
+		return splice_once(from, to, p);
+	ssize_t got = recv(from, buf, buffer_size, 0);
+	if (got < 0)
+		return errno == EINTR || errno == EAGAIN ? -2 : -1;
+	if (got > 0 && write_all(to, buf, (size_t)got) < 0)
+		return -1;
+	return got;
+}
+
 /* Relays between client and upstream until both directions ended or one failed. */
 static void relay(int client, int upstream, char *buffers, int pipes[2][2])
 {
@@ -106,34 +120,17 @@ static void relay(int client, int upstream, char *buffers, int pipes[2][2])
 			if (!pfd[k].revents)
 				continue;
 			int i = which[k];
-			if (use_splice) {
-				ssize_t got = splice_once(fds[i], fds[1 - i], pipes[i]);
-				if (got == -2)
-					continue;
-				if (got < 0)
-					return;
-				if (got == 0) {
-					open_dir[i] = 0;
-					if (shutdown(fds[1 - i], SHUT_WR) < 0 && errno != ENOTCONN)
-						return;
-				}
+			char *buf = buffers ? buffers + (size_t)i * buffer_size : NULL;
+			ssize_t got = move_once(fds[i], fds[1 - i], buf, pipes[i]);
+			if (got == -2)
 				continue;
-			}
-			char *buf = buffers + (size_t)i * buffer_size;
-			ssize_t got = recv(fds[i], buf, buffer_size, 0);
-			if (got < 0) {
-				if (errno == EINTR || errno == EAGAIN)
-					continue;
+			if (got < 0)
 				return;
-			}
 			if (got == 0) {
 				open_dir[i] = 0;
 				if (shutdown(fds[1 - i], SHUT_WR) < 0 && errno != ENOTCONN)
 					return;
-				continue;
 			}
-			if (write_all(fds[1 - i], buf, (size_t)got) < 0)
-				return;
 		}
 	}
 }
