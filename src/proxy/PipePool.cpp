@@ -25,12 +25,11 @@ std::size_t defaultPipeBytes()
 } // namespace
 
 
-PipePool::PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks,
-		std::size_t minBytes):
+PipePool::PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks):
 	_maxPipes(maxPipes),
 	_maxIdle(std::min(maxIdle, maxPipes)),
 	_fallbacks(fallbacks),
-	_minBytes(minBytes > 0 ? minBytes : defaultPipeBytes())
+	_minBytes(defaultPipeBytes())
 {
 	_idle.reserve(_maxIdle);
 }

@@ -25,7 +25,7 @@ struct Pipe
 ///   at once (in use or idle, two descriptors each). acquire() returns no pipe when that many
 ///   are in use or pipe2() fails (out of descriptors): the direction copies instead, and
 ///   `fallbacks` counts it. capacityFor() sizes `maxPipes` from the descriptor budget.
-/// - Full-size only: a new pipe smaller than `minBytes` is closed and counted as a fallback too.
+/// - Full-size only: a new pipe smaller than usual (16 pages) is closed and counted as a fallback too.
 ///   The kernel makes a new pipe 2 pages instead of 16 once an unprivileged user's pipes hold
 ///   `fs.pipe-user-pages-soft` pages (16,384 by default: 1,024 pipes of 64 KiB, across every
 ///   process of that user, e.g. systemd's DynamicUser); splicing 2 pages at a time costs more
@@ -48,11 +48,9 @@ public:
 	static constexpr std::size_t MAX_IDLE = 64;
 		/// Idle pipes kept by default (128 descriptors): enough for bursts of bulk sessions.
 
-	PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks,
-		std::size_t minBytes = 0);
+	PipePool(std::size_t maxPipes, std::size_t maxIdle, std::atomic<std::uint64_t>& fallbacks);
 		/// `fallbacks` is incremented for each acquire() that returns no pipe; it must outlive
-		/// the pool. `minBytes`: the least a new pipe must hold to be used; 0 = what the kernel
-		/// gives a new pipe normally (16 pages).
+		/// the pool.
 	~PipePool();
 		/// Closes the idle pipes. Pipes still in use are their holders' to release first.
 
@@ -89,7 +87,7 @@ private:
 	const std::size_t _maxPipes;
 	const std::size_t _maxIdle;
 	std::atomic<std::uint64_t>& _fallbacks;
-	const std::size_t _minBytes;
+	const std::size_t _minBytes;  // what the kernel gives a new pipe normally: 16 pages
 	std::atomic<bool> _warnedSmall{false};
 	mutable std::mutex _mutex;
 	std::vector<Pipe> _idle;    // guarded by _mutex
